@@ -1,0 +1,52 @@
+# The two commands a new user needs: `make demo` and `make test`.
+# Both create .venv with the Python on PATH (3.11 or newer) and install into it.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_OUT ?= demo-output
+
+.PHONY: demo test lint types pytest docs golden bench clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "flowmap needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,peer]'
+	touch $@
+
+demo: $(VENV)/.installed
+	@$(BIN)/python examples/demo.py $(DEMO_OUT)
+
+test: $(VENV)/.dev-installed lint types pytest
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
+
+types: $(VENV)/.dev-installed
+	$(BIN)/mypy
+
+pytest: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest -q
+
+# Regenerate docs/cli.md from --help (tests fail when it is stale).
+docs: $(VENV)/.dev-installed
+	$(BIN)/cog -r docs/cli.md
+	$(BIN)/flowmap schema > docs/schema/process-1.json
+
+# Regenerate golden files after a deliberate change to an output format.
+golden: $(VENV)/.dev-installed
+	FLOWMAP_REGEN_GOLDEN=1 $(BIN)/python -m pytest -q tests -k golden
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

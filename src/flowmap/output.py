@@ -1,0 +1,320 @@
+"""Writing results: files written whole or not at all, spreadsheet-safe cells, terminal tables.
+
+Tables go to ``.csv``, ``.json`` or ``.xlsx`` by the file's extension. Text
+cells that a spreadsheet would read as a formula (starting ``=``, ``+``, ``-``
+or ``@``) are prefixed with an apostrophe; numbers stay numbers. Every file is
+written to a temporary file beside the target and renamed into place, so an
+interrupted run never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from .errors import FlowmapError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import RenderableType
+
+    from .model import Process
+
+__all__ = [
+    "TABLE_FORMATS",
+    "atomic_path",
+    "neutralise",
+    "process_overview",
+    "rich_table",
+    "table_records",
+    "write_bytes",
+    "write_table",
+    "write_text",
+]
+
+TABLE_FORMATS = (".csv", ".json", ".xlsx")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it into place."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FlowmapError(f"cannot write {path}: folder {parent} does not exist; create it first")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def neutralise(value: Any) -> Any:
+    """Make a text cell safe for spreadsheets; leave everything else alone.
+
+    Examples
+    --------
+    >>> neutralise("=HYPERLINK(\\"x\\")")
+    '\\'=HYPERLINK("x")'
+    >>> neutralise(-3)
+    -3
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
+            out[col] = s.map(neutralise, na_action="ignore")
+    return out
+
+
+def _jsonable(v: Any) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    if v is None:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if v is pd.NaT or (isinstance(v, type(pd.NA)) and v is pd.NA):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat() if (v.hour or v.minute or v.second or v.microsecond) else v.date().isoformat()
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        f = float(v)
+        return None if math.isnan(f) else f
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def table_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain JSON-ready dicts (dates as ISO text, missing as null)."""
+    cols = [str(c) for c in df.columns]
+    return [{c: _jsonable(v) for c, v in zip(cols, row, strict=True)} for row in df.itertuples(index=False, name=None)]
+
+
+def _format_cell(v: Any) -> str:
+    j = _jsonable(v)
+    if j is None:
+        return ""
+    if isinstance(j, float):
+        return f"{j:.10g}" if j != int(j) else str(int(j)) if abs(j) < 1e15 else repr(j)
+    return str(j)
+
+
+def _csv_text(df: pd.DataFrame) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([str(c) for c in df.columns])
+    for row in df.itertuples(index=False, name=None):
+        w.writerow([_format_cell(v) for v in row])
+    return buf.getvalue()
+
+
+def write_table(
+    df: pd.DataFrame,
+    path: Path,
+    *,
+    sheet: str = "data",
+    meta: Mapping[str, Any] | None = None,
+) -> None:
+    """Write ``df`` to ``path`` as CSV, JSON or XLSX (by extension), whole or not at all.
+
+    Parameters
+    ----------
+    df
+        The table; its column names are the documented output columns.
+    path
+        Destination; ``.csv``, ``.json`` or ``.xlsx``.
+    sheet
+        Sheet name for XLSX.
+    meta
+        For JSON: extra top-level keys (for example ``as_of``); rows go under ``rows``.
+
+    Raises
+    ------
+    FlowmapError
+        For an unknown extension or a missing folder.
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in TABLE_FORMATS:
+        raise FlowmapError(
+            f"cannot write a table to {path}: unknown extension '{ext or '(none)'}'; "
+            f"use one of {', '.join(TABLE_FORMATS)}"
+        )
+    safe = _safe_frame(df)
+    writer: Callable[[Path], None]
+    if ext == ".csv":
+        text = _csv_text(safe)
+
+        def writer(tmp: Path) -> None:
+            tmp.write_text(text, encoding="utf-8", newline="")
+
+    elif ext == ".json":
+        doc: dict[str, Any] = dict(meta or {})
+        doc["rows"] = table_records(df)
+        text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+        def writer(tmp: Path) -> None:
+            tmp.write_text(text, encoding="utf-8")
+
+    else:
+
+        def writer(tmp: Path) -> None:
+            _write_xlsx(safe, tmp, sheet)
+
+    with atomic_path(path) as tmp:
+        writer(tmp)
+
+
+def _write_xlsx(df: pd.DataFrame, path: Path, sheet: str) -> None:
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet[:31]
+    ws.append([str(c) for c in df.columns])
+    for row in df.itertuples(index=False, name=None):
+        cells = []
+        for v in row:
+            j = _jsonable(v)
+            if isinstance(j, str) and len(j) == 10 and j[4:5] == "-" and j[7:8] == "-":
+                with contextlib.suppress(ValueError):
+                    j = dt.date.fromisoformat(j)
+            cells.append(j)
+        ws.append(cells)
+    # A fixed creation time keeps the bytes the same for the same table.
+    fixed = dt.datetime(2000, 1, 1)
+    wb.properties.created = fixed
+    wb.properties.modified = fixed
+    with open(path, "wb") as fh:
+        _save(wb, fh)
+
+
+def _save(wb: Any, fh: IO[bytes]) -> None:
+    wb.save(fh)
+
+
+# --- terminal ----------------------------------------------------------------------
+
+
+def rich_table(df: pd.DataFrame, *, title: str | None = None, max_rows: int | None = None) -> RenderableType:
+    """A rich table of ``df``; numbers right-aligned, missing values blank."""
+    import pandas as pd
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold", show_lines=False)
+    numeric = {c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])}
+    for c in df.columns:
+        table.add_column(str(c), justify="right" if c in numeric else "left", overflow="fold")
+    shown = df if max_rows is None else df.head(max_rows)
+    for row in shown.itertuples(index=False, name=None):
+        table.add_row(*[_format_cell(v) for v in row])
+    if max_rows is not None and len(df) > max_rows:
+        table.caption = f"{len(df) - max_rows} more rows not shown; write them all with -o FILE"
+    return table
+
+
+def _days(v: float | None) -> str:
+    if v is None:
+        return ""
+    return f"{v:g}"
+
+
+def process_overview(process: Process) -> list[RenderableType]:
+    """What ``flowmap show`` prints: steps by lane, transitions, targets with sources."""
+    from rich.table import Table
+    from rich.text import Text
+
+    clock = "working days" if process.clock == "working_days" else "calendar days"
+    head = Text()
+    head.append(f"{process.title}", style="bold")
+    head.append(f"  ({process.id})\n")
+    head.append(f"clock: {clock}; calendar: {process.calendar}; time zone: {process.timezone}\n")
+    head.append(
+        f"{len(process.steps)} steps in {len(process.lane_order) or 1} lanes, "
+        f"{len(process.transitions)} transitions, {len(process.targets)} span targets"
+    )
+    if process.path is not None:
+        head.append(f"\nfile: {process.path}")
+    out: list[RenderableType] = [head]
+
+    steps = Table(title="Steps", title_justify="left", header_style="bold")
+    for col in ("lane", "step", "label", "role", "target", "typical", "source"):
+        steps.add_column(
+            col,
+            justify="right" if col in ("target", "typical") else "left",
+            overflow="fold",
+            no_wrap=col == "step",
+        )
+    lanes = process.lane_order or ("",)
+    for lane in lanes:
+        members = [s for s in process.steps if (s.lane or "") == lane or (not lane and s.lane is None)]
+        for i, s in enumerate(members):
+            role = ", ".join(r for r, on in (("start", s.start), ("end", s.end)) if on)
+            steps.add_row(
+                lane if i == 0 else "", s.id, s.label, role, _days(s.target), _days(s.typical), s.source or ""
+            )
+    unlaned = [s for s in process.steps if s.lane is None] if process.lane_order else []
+    for i, s in enumerate(unlaned):
+        role = ", ".join(r for r, on in (("start", s.start), ("end", s.end)) if on)
+        steps.add_row(
+            "(no lane)" if i == 0 else "", s.id, s.label, role, _days(s.target), _days(s.typical), s.source or ""
+        )
+    out.append(steps)
+
+    trans = Table(title="Transitions", title_justify="left", header_style="bold")
+    for col in ("from", "to", "label", "probability", "kind"):
+        trans.add_column(col, justify="right" if col == "probability" else "left")
+    for tr in process.transitions:
+        kind = "rework" if process.is_rework(tr.from_step, tr.to_step) else ""
+        prob = "" if tr.probability is None else f"{tr.probability:g}"
+        trans.add_row(tr.from_step, tr.to_step, tr.label or "", prob, kind)
+    out.append(trans)
+
+    if process.targets:
+        tg = Table(title="Span targets", title_justify="left", header_style="bold")
+        for col in ("target", "label", "from", "to", "days", "clock", "source"):
+            tg.add_column(col, overflow="fold", no_wrap=col == "target")
+        for t in process.targets:
+            days = f"within {t.within:g}" if t.within is not None else f"at least {t.at_least:g}"
+            tg.add_row(t.id, t.label or "", t.from_step, t.to_step, days, t.clock.replace("_", " "), t.source or "")
+        out.append(tg)
+    return out

@@ -1,0 +1,523 @@
+"""Process files (format 1): YAML -> :class:`~flowmap.model.Process`, with located messages.
+
+Parsing goes in three passes, and every problem from every pass is reported
+at once, each as ``FILE:LINE:COLUMN: message``:
+
+1. YAML with positions (:mod:`flowmap.yamldoc`): syntax, duplicate keys, tags.
+2. Shape, with pydantic: unknown keys (with "did you mean"), missing keys,
+   types, ranges. The same models give the JSON Schema (``flowmap schema``).
+3. Meaning, on the raw data so that it runs even when pass 2 found problems:
+   duplicate ids, unknown steps, reachability, ways out, probabilities,
+   event names claimed twice, lanes, time zones.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zoneinfo
+from collections import defaultdict
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from .errors import Problem, SpecError, did_you_mean
+from .model import Process, SpanTarget, Step, Transition, normalise_name
+from .yamldoc import LocatedDoc, parse_yaml, pydantic_problems, read_text, source_name
+
+__all__ = ["CALENDARS", "load_process", "parse_process", "process_schema", "validate_files"]
+
+CALENDARS: tuple[str, ...] = ("scotland", "england-wales", "northern-ireland", "none")
+_SLUG = r"^[A-Za-z0-9_][A-Za-z0-9_-]*$"
+
+Slug = Annotated[str, Field(pattern=_SLUG, min_length=1, max_length=80)]
+Days = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+ClockName = Literal["calendar_days", "working_days"]
+CalendarName = Literal["scotland", "england-wales", "northern-ireland", "none"]
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+
+class StepDoc(_Doc):
+    """One step: a case is in it from one entry to the next."""
+
+    id: Slug = Field(description="Short unique id, e.g. bundle_sent.")
+    label: str | None = Field(None, description="Name shown on maps and in tables (default: the id).")
+    lane: str | None = Field(None, description="Swimlane: who does this step.")
+    start: bool = Field(False, description="A case may begin here (default: steps with no way in).")
+    end: bool = Field(False, description="A case that reaches this step is complete.")
+    events: list[str] | None = Field(None, description="Event names that mark entry (default: id and label).")
+    column: str | None = Field(None, description="Tracker column holding this step's date (wide files).")
+    target: Days | None = Field(None, description="Days allowed in this step, in the process clock.")
+    typical: Days | None = Field(None, description="Median days, used to simulate when no data exists.")
+    source: str | None = Field(None, description="Where the target or typical figure comes from.")
+    description: str | None = Field(None, description="Notes for people reading the file.")
+
+
+def _parse_arrow(value: Any) -> Any:
+    if isinstance(value, str):
+        parts = value.split("->")
+        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+            raise ValueError(f"a transition is written 'from_step -> to_step' (got {value!r})")
+        return {"from": parts[0].strip(), "to": parts[1].strip()}
+    return value
+
+
+class TransitionDoc(_Doc):
+    """An allowed move; also written as the string ``"a -> b"``."""
+
+    from_: Slug = Field(alias="from", description="Step the move leaves.")
+    to: Slug = Field(description="Step the move enters.")
+    label: str | None = Field(None, description="Shown on the edge, e.g. rework.")
+    probability: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = Field(
+        None, description="Chance of this move out of 'from', for simulation."
+    )
+
+
+class TargetDoc(_Doc):
+    """A clock between two steps."""
+
+    id: Slug
+    label: str | None = None
+    from_: Slug = Field(alias="from", description="Clock starts at the first entry to this step.")
+    to: Slug = Field(description="Clock stops at the first entry to this step after the start.")
+    within: Days | None = Field(None, description="Met when the days are at most this.")
+    at_least: Days | None = Field(None, description="Met when the days are at least this (lead times).")
+    clock: ClockName | None = Field(None, description="Default: the process clock.")
+    source: str | None = Field(None, description="Statute, guidance, local aim or assumption.")
+
+
+class ProcessDoc(_Doc):
+    """A flowmap process file, format 1."""
+
+    flowmap: Literal[1] = Field(description="Format version: 1.")
+    id: Slug
+    title: str | None = None
+    description: str | None = None
+    clock: ClockName = "calendar_days"
+    calendar: CalendarName = "scotland"
+    timezone: str = "Europe/London"
+    lanes: list[str] | None = None
+    steps: Annotated[list[StepDoc], Field(min_length=1)]
+    transitions: list[Annotated[TransitionDoc, BeforeValidator(_parse_arrow)]] = []
+    targets: list[TargetDoc] = []
+
+
+# --- public API ------------------------------------------------------------------
+
+
+def load_process(path: str | Path) -> Process:
+    """Read and validate a process file.
+
+    Parameters
+    ----------
+    path
+        A ``.yaml`` process file (format 1).
+
+    Returns
+    -------
+    Process
+
+    Raises
+    ------
+    SpecError
+        With every problem found, each located as ``FILE:LINE:COLUMN``.
+    """
+    p = Path(path)
+    text = read_text(p, what="process file")
+    return parse_process(text, file=str(p), path=p)
+
+
+def parse_process(text: str, *, file: str | None = None, path: Path | None = None) -> Process:
+    """Validate process-file text; see :func:`load_process`."""
+    name = source_name(file)
+    doc, problems = parse_yaml(text, name)
+    if doc is None:
+        raise SpecError(problems)
+    if not isinstance(doc.data, dict):
+        problems.append(
+            doc.problem(
+                (),
+                f"a process file is a mapping with keys such as 'flowmap', 'id' and 'steps' "
+                f"(found {'a list' if isinstance(doc.data, list) else repr(doc.data)})",
+            )
+        )
+        raise SpecError(problems)
+    parsed: ProcessDoc | None = None
+    try:
+        parsed = ProcessDoc.model_validate(doc.data)
+    except ValidationError as e:
+        problems.extend(pydantic_problems(doc, ProcessDoc, e.errors()))
+    problems.extend(_check_meaning(doc))
+    if problems or parsed is None:
+        raise SpecError(sorted(set(problems), key=_order))
+    return _build(parsed, path)
+
+
+def validate_files(paths: list[Path]) -> dict[Path, list[Problem]]:
+    """Validate many files; map each to its problems (empty when valid)."""
+    out: dict[Path, list[Problem]] = {}
+    for p in paths:
+        try:
+            load_process(p)
+            out[p] = []
+        except SpecError as e:
+            out[p] = list(e.problems)
+    return out
+
+
+def process_schema() -> dict[str, Any]:
+    """The JSON Schema of process files (format 1), for editors."""
+    schema = ProcessDoc.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://flowmap.invalid/schema/process-1.json"
+    schema["title"] = "flowmap process file (format 1)"
+    arrow = {"type": "string", "pattern": r"^\s*[A-Za-z0-9_][A-Za-z0-9_-]*\s*->\s*[A-Za-z0-9_][A-Za-z0-9_-]*\s*$"}
+    items = schema["properties"]["transitions"]["items"]
+    schema["properties"]["transitions"]["items"] = {"anyOf": [arrow, items]}
+    target_def = schema["$defs"]["TargetDoc"]
+    target_def["oneOf"] = [{"required": ["within"]}, {"required": ["at_least"]}]
+    return schema
+
+
+def schema_json(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# --- pass 3: meaning ---------------------------------------------------------------
+
+
+def _order(p: Problem) -> tuple[int, int, str]:
+    return (p.line or 0, p.column or 0, p.message)
+
+
+def _items(doc: LocatedDoc, key: str) -> list[tuple[int, dict[str, Any]]]:
+    seq = doc.data.get(key)
+    if not isinstance(seq, list):
+        return []
+    out = []
+    for i, item in enumerate(seq):
+        if key == "transitions" and isinstance(item, str):
+            try:
+                item = _parse_arrow(item)
+            except ValueError:
+                continue
+        if isinstance(item, dict):
+            out.append((i, item))
+    return out
+
+
+def _slug(v: Any) -> str | None:
+    return v if isinstance(v, str) and re.match(_SLUG, v) else None
+
+
+def _check_meaning(doc: LocatedDoc) -> list[Problem]:
+    probs: list[Problem] = []
+    data = doc.data
+    steps = _items(doc, "steps")
+    trans = _items(doc, "transitions")
+    targets = _items(doc, "targets")
+
+    # duplicate step ids
+    first_at: dict[str, int] = {}
+    for i, s in steps:
+        sid = _slug(s.get("id"))
+        if sid is None:
+            continue
+        if sid in first_at:
+            line = doc.where(("steps", first_at[sid], "id"))[0]
+            probs.append(doc.problem(("steps", i, "id"), f"duplicate step id '{sid}' (first used on line {line})"))
+        else:
+            first_at[sid] = i
+    step_ids = list(first_at)
+
+    # lanes
+    lanes = data.get("lanes")
+    if isinstance(lanes, list):
+        declared_lanes = [x for x in lanes if isinstance(x, str)]
+        for i, s in steps:
+            lane = s.get("lane")
+            if isinstance(lane, str) and lane not in declared_lanes:
+                probs.append(
+                    doc.problem(
+                        ("steps", i, "lane"),
+                        f"lane '{lane}' is not in 'lanes' ({', '.join(declared_lanes)})"
+                        f"{did_you_mean(lane, declared_lanes)}",
+                    )
+                )
+
+    # event names claimed twice (including the defaults: id and label)
+    claimed: dict[str, tuple[str, int]] = {}
+    for i, s in steps:
+        sid = _slug(s.get("id"))
+        if sid is None:
+            continue
+        events = s.get("events")
+        names: list[tuple[str, tuple[str | int, ...]]]
+        if isinstance(events, list):
+            names = [(e, ("steps", i, "events", j)) for j, e in enumerate(events) if isinstance(e, str)]
+        else:
+            names = [(sid, ("steps", i, "id"))]
+            if isinstance(s.get("label"), str):
+                names.append((s["label"], ("steps", i, "label")))
+        seen_here: set[str] = set()
+        for name, loc in names:
+            key = normalise_name(name)
+            if not key or key in seen_here:
+                continue
+            seen_here.add(key)
+            if key in claimed and claimed[key][0] != sid:
+                other, _ = claimed[key]
+                probs.append(
+                    doc.problem(
+                        loc,
+                        f"event name '{name}' marks both step '{other}' and step '{sid}'; "
+                        "an event can enter only one step, so give one of them an 'events' list without it",
+                    )
+                )
+            else:
+                claimed.setdefault(key, (sid, i))
+
+    # transitions naming unknown steps; duplicates
+    edges: list[tuple[str, str, int]] = []
+    dangling: list[tuple[str, str]] = []  # (known step, "out"|"in") of transitions naming an unknown step
+    seen_edges: dict[tuple[str, str], int] = {}
+    for i, t in trans:
+        ok = True
+        for end in ("from", "to"):
+            v = _slug(t.get(end))
+            if v is not None and v not in first_at:
+                probs.append(
+                    doc.problem(
+                        ("transitions", i, end) if isinstance(data["transitions"][i], dict) else ("transitions", i),
+                        f"transition '{t.get('from')} -> {t.get('to')}' names an unknown step '{v}'"
+                        f"{did_you_mean(v, step_ids)}",
+                    )
+                )
+                ok = False
+            elif v is None:
+                ok = False
+        if not ok:
+            for end, way in (("from", "out"), ("to", "in")):
+                v = _slug(t.get(end))
+                if v is not None and v in first_at:
+                    dangling.append((v, way))
+        if ok:
+            e = (t["from"], t["to"])
+            if e in seen_edges:
+                line = doc.where(("transitions", seen_edges[e]))[0]
+                probs.append(
+                    doc.problem(
+                        ("transitions", i), f"transition '{e[0]} -> {e[1]}' is declared twice (also line {line})"
+                    )
+                )
+            else:
+                seen_edges[e] = i
+                edges.append((e[0], e[1], i))
+
+    # probabilities summing above 1 from one step
+    sums: dict[str, float] = defaultdict(float)
+    last_at: dict[str, int] = {}
+    for i, t in trans:
+        p = t.get("probability")
+        f = _slug(t.get("from"))
+        if f is not None and isinstance(p, (int, float)) and not isinstance(p, bool) and 0 <= p <= 1:
+            sums[f] += float(p)
+            last_at[f] = i
+    for f, total in sums.items():
+        if total > 1 + 1e-9:
+            probs.append(
+                doc.problem(
+                    ("transitions", last_at[f]),
+                    f"probabilities of the moves out of '{f}' add up to {total:g}; they must add up to at most 1",
+                )
+            )
+
+    # targets
+    seen_targets: dict[str, int] = {}
+    for i, t in targets:
+        tid = _slug(t.get("id"))
+        if tid is not None:
+            if tid in seen_targets:
+                line = doc.where(("targets", seen_targets[tid], "id"))[0]
+                probs.append(
+                    doc.problem(("targets", i, "id"), f"duplicate target id '{tid}' (first used on line {line})")
+                )
+            else:
+                seen_targets[tid] = i
+        for end in ("from", "to"):
+            v = _slug(t.get(end))
+            if v is not None and v not in first_at:
+                probs.append(
+                    doc.problem(
+                        ("targets", i, end),
+                        f"target '{t.get('id')}' names an unknown step '{v}'{did_you_mean(v, step_ids)}",
+                    )
+                )
+        if _slug(t.get("from")) is not None and t.get("from") == t.get("to"):
+            probs.append(doc.problem(("targets", i, "to"), "a target must run between two different steps"))
+        has_w, has_a = t.get("within") is not None, t.get("at_least") is not None
+        if has_w == has_a:
+            probs.append(
+                doc.problem(
+                    ("targets", i),
+                    "a target needs exactly one of 'within' (at most so many days) or 'at_least' (a lead time)",
+                )
+            )
+
+    # timezone
+    tz = data.get("timezone")
+    if isinstance(tz, str):
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            probs.append(
+                doc.problem(
+                    ("timezone",),
+                    f"unknown time zone '{tz}'; use a name from the IANA list such as 'Europe/London'",
+                )
+            )
+
+    probs.extend(_check_graph(doc, steps, edges, dangling))
+    return probs
+
+
+def _check_graph(
+    doc: LocatedDoc,
+    steps: list[tuple[int, dict[str, Any]]],
+    edges: list[tuple[str, str, int]],
+    dangling: list[tuple[str, str]],
+) -> list[Problem]:
+    """Starts, ends, reachability and ways out. A transition naming an unknown step
+    was reported already; its known end still counts as a way in or out here, so
+    that one mistake gives one message."""
+    probs: list[Problem] = []
+    idx: dict[str, int] = {}
+    by_id: dict[str, dict[str, Any]] = {}
+    for i, s in steps:
+        sid = _slug(s.get("id"))
+        if sid is not None and sid not in idx:
+            idx[sid] = i
+            by_id[sid] = s
+    if not idx:
+        return probs
+    out_edges: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    in_deg: dict[str, int] = defaultdict(int)
+    for a, b, i in edges:
+        out_edges[a].append((b, i))
+        in_deg[b] += 1
+    has_dangling_out = {v for v, way in dangling if way == "out"}
+    for v, way in dangling:
+        if way == "in":
+            in_deg[v] += 1
+    explicit_start = [sid for sid in idx if by_id[sid].get("start") is True]
+    starts = explicit_start or [sid for sid in idx if in_deg[sid] == 0]
+    explicit_end = {sid for sid in idx if by_id[sid].get("end") is True}
+    ends = explicit_end or {sid for sid in idx if not out_edges[sid] and sid not in has_dangling_out}
+
+    for sid in sorted(explicit_end, key=idx.__getitem__):
+        for b, i in out_edges[sid]:
+            probs.append(
+                doc.problem(
+                    ("transitions", i),
+                    f"'{sid}' is an end step but has a way out (to '{b}'); remove 'end: true' or this transition",
+                )
+            )
+    if not starts:
+        probs.append(
+            doc.problem(
+                ("steps",),
+                "no start step: every step has a way in; mark where cases begin with 'start: true'",
+            )
+        )
+        return probs
+    reached = set(starts)
+    frontier = list(starts)
+    while frontier:
+        a = frontier.pop()
+        for b, _ in out_edges[a]:
+            if b not in reached:
+                reached.add(b)
+                frontier.append(b)
+    for sid, i in idx.items():
+        if sid not in reached and (sid, "in") not in dangling:
+            probs.append(
+                doc.problem(
+                    ("steps", i, "id"),
+                    f"step '{sid}' cannot be reached from any start step ({', '.join(starts)}); "
+                    "add a transition into it or mark it 'start: true'",
+                )
+            )
+        if sid not in ends and not out_edges[sid] and sid not in has_dangling_out:
+            probs.append(
+                doc.problem(
+                    ("steps", i, "id"),
+                    f"step '{sid}' has no way out and is not an end step; "
+                    "add a transition out of it or mark it 'end: true'",
+                )
+            )
+    return probs
+
+
+# --- build -----------------------------------------------------------------------
+
+
+def _build(doc: ProcessDoc, path: Path | None) -> Process:
+    in_deg: dict[str, int] = defaultdict(int)
+    out_deg: dict[str, int] = defaultdict(int)
+    transitions = tuple(
+        Transition(from_step=t.from_, to_step=t.to, label=t.label, probability=t.probability) for t in doc.transitions
+    )
+    for t in transitions:
+        in_deg[t.to_step] += 1
+        out_deg[t.from_step] += 1
+    any_start = any(s.start for s in doc.steps)
+    any_end = any(s.end for s in doc.steps)
+    steps = []
+    for s in doc.steps:
+        label = s.label if s.label is not None else s.id
+        events = tuple(s.events) if s.events is not None else tuple(dict.fromkeys([s.id, label]))
+        steps.append(
+            Step(
+                id=s.id,
+                label=label,
+                lane=s.lane,
+                start=s.start if any_start else in_deg[s.id] == 0,
+                end=s.end if any_end else out_deg[s.id] == 0,
+                events=events,
+                target=s.target,
+                typical=s.typical,
+                column=s.column,
+                source=s.source,
+                description=s.description,
+            )
+        )
+    targets = tuple(
+        SpanTarget(
+            id=t.id,
+            from_step=t.from_,
+            to_step=t.to,
+            label=t.label,
+            within=t.within,
+            at_least=t.at_least,
+            clock=t.clock or doc.clock,
+            source=t.source,
+        )
+        for t in doc.targets
+    )
+    return Process(
+        id=doc.id,
+        title=doc.title or doc.id,
+        description=doc.description,
+        steps=tuple(steps),
+        transitions=transitions,
+        targets=targets,
+        clock=doc.clock,
+        calendar=doc.calendar,
+        timezone=doc.timezone,
+        lanes=tuple(doc.lanes or ()),
+        path=path,
+    )
