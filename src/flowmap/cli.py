@@ -9,6 +9,7 @@ imported inside the commands that need them, so ``flowmap --help`` stays fast.
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -123,6 +124,306 @@ def schema() -> None:
     from .spec import process_schema, schema_json
 
     click.echo(schema_json(process_schema()), nl=False)
+
+
+# --- events ----------------------------------------------------------------------------
+
+
+def event_options(fn: F) -> F:
+    """Options for reading an event file, shared by every command that reads one."""
+    opts = [
+        click.option("--case-col", metavar="NAME", help="Column holding the case id (default: detected)."),
+        click.option("--event-col", metavar="NAME", help="Column holding the event name (default: detected)."),
+        click.option("--time-col", metavar="NAME", help="Column holding the date or timestamp (default: detected)."),
+        click.option("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)."),
+        click.option("--monthfirst", is_flag=True, help="Read 03/04/2025 as 4 March (US); default is day first."),
+        click.option("--encoding", default="utf-8", show_default=True, help="CSV text encoding, e.g. cp1252."),
+        click.option("--delimiter", metavar="CHAR", help="CSV separator (default: detected)."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def replay_options(fn: F) -> F:
+    """As-of date and privacy options for commands that replay events."""
+    opts = [
+        click.option(
+            "--as-of", "as_of", metavar="DATE", help="Measure open cases to this date (default: latest event)."
+        ),
+        click.option(
+            "--pseudonymise",
+            metavar="KEY",
+            envvar="FLOWMAP_PSEUDONYM_KEY",
+            help="Replace case ids in every output by keyed pseudonyms (HMAC-SHA256). "
+            "Also read from FLOWMAP_PSEUDONYM_KEY.",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print JSON to standard output instead of a table."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def _read(events: Path, process: Any, opts: dict[str, Any]) -> Any:
+    from .ingest import read_events
+
+    return read_events(
+        events,
+        process=process,
+        case_col=opts.get("case_col"),
+        event_col=opts.get("event_col"),
+        time_col=opts.get("time_col"),
+        sheet=opts.get("sheet"),
+        monthfirst=bool(opts.get("monthfirst")),
+        encoding=opts.get("encoding") or "utf-8",
+        delimiter=opts.get("delimiter"),
+    )
+
+
+def _replay(process_path: Path, events: Path, opts: dict[str, Any]) -> Any:
+    """Load, read and replay, with a progress display on a terminal."""
+    from .replay import replay
+    from .spec import load_process
+
+    with _Progress() as progress:
+        process = load_process(process_path)
+        progress.advance("reading events")
+        log = _read(events, process, opts)
+        progress.advance("replaying")
+        return replay(process, log, as_of=opts.get("as_of"))
+
+
+class _Progress:
+    """A transient progress line on stderr, only when stderr is a terminal."""
+
+    def __enter__(self) -> _Progress:
+        self._p: Any = None
+        if sys.stderr.isatty():
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._p = Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True,
+                console=_console(stderr=True),
+            )  # fmt: skip
+            self._p.start()
+            self._task = self._p.add_task("loading the process", total=None)
+        return self
+
+    def advance(self, what: str) -> None:
+        if self._p is not None:
+            self._p.update(self._task, description=what)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._p is not None:
+            self._p.stop()
+
+
+def _header(result: Any) -> list[str]:
+    p = result.process
+    span = ""
+    if result.first_event is not None:
+        span = f" (events {result.first_event.date()} to {result.last_event.date()})"
+    clock = "working days" if p.clock == "working_days" else "calendar days"
+    lines = [f"{p.title}: as of {result.as_of.date()}{span}; days are {clock}"]
+    lines.extend(result.ledger.lines())
+    c = result.counts
+    lines.append(
+        f"{c['cases']} cases: {c['complete']} complete, {c['open']} open of which {c['stalled']} stalled; "
+        f"{c['deviating']} left the declared path"
+    )
+    return lines
+
+
+def _meta(result: Any) -> dict[str, Any]:
+    return {
+        "process": result.process.id,
+        "as_of": result.as_of.date().isoformat(),
+        "first_event": result.first_event.isoformat() if result.first_event is not None else None,
+        "last_event": result.last_event.isoformat() if result.last_event is not None else None,
+        "ledger": result.ledger.as_dict(),
+        "counts": result.counts,
+    }
+
+
+def _emit(
+    result: Any, tables: dict[str, Any], *, as_json: bool, key: str | None, kind: str, shown: str
+) -> dict[str, Any]:
+    """Print the header and one table (or JSON of all tables); return the pseudonymised tables."""
+    from .output import rich_table, table_records
+    from .privacy import pseudonymise
+
+    safe = {name: pseudonymise(t, key) for name, t in tables.items()}
+    if as_json:
+        doc = {"flowmap": f"{kind}/1", **_meta(result)}
+        doc.update({name: table_records(t) for name, t in safe.items()})
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
+        return safe
+    console = _console()
+    for line in _header(result):
+        console.print(line, markup=False)
+    console.print()
+    console.print(rich_table(safe[shown], max_rows=40))
+    return safe
+
+
+def _write(table: Any, path: Path | None, result: Any, sheet: str) -> None:
+    if path is None:
+        return
+    from .output import write_table
+
+    write_table(table, path, sheet=sheet, meta={"flowmap": f"{sheet}/1", **_meta(result)})
+    click.echo(f"wrote {path}", err=True)
+
+
+_out = click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the table (.csv, .json, .xlsx)."
+)
+
+
+@cli.command()
+@click.argument("events", type=click.Path(path_type=Path))
+@click.option("-p", "--process", "process_path", type=click.Path(path_type=Path), help="Check against this process.")
+@click.option("--as-of", "as_of", metavar="DATE", help="Set aside events after this date (with --process).")
+@event_options
+@_user_errors
+def check(events: Path, process_path: Path | None, as_of: str | None, **opts: Any) -> None:
+    """Read an event file and account for every row: the data-quality ledger.
+
+    Prints the columns found, the date range, cases and events per case, and
+    rows read = rows used + rows set aside, by reason, with the first line
+    numbers of each. Exits 0 when the data is usable.
+    """
+    from .checks import check_events
+    from .spec import load_process
+
+    process = load_process(process_path) if process_path else None
+    log = _read(events, process, opts)
+    report = check_events(log, process=process, as_of=as_of)
+    for line in report.lines():
+        click.echo(line)
+    if not report.usable:
+        sys.exit(1)
+
+
+@cli.command("replay")
+@click.argument("process_path", metavar="PROCESS", type=click.Path(path_type=Path))
+@click.argument("events", type=click.Path(path_type=Path))
+@_out
+@click.option("--visits", "visits_path", type=click.Path(path_type=Path, dir_okay=False), help="Write every visit.")
+@event_options
+@replay_options
+@_user_errors
+def replay_cmd(
+    process_path: Path,
+    events: Path,
+    output: Path | None,
+    visits_path: Path | None,
+    pseudonymise: str | None,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Replay case events against a process: each case's status, step and days there.
+
+    Status is complete (reached an end step), open, or stalled (open and over
+    the target of the step it is at).
+    """
+    result = _replay(process_path, events, opts)
+    tables = {"cases": result.cases_table()}
+    if visits_path or as_json:
+        tables["visits"] = result.visits_table()
+    safe = _emit(result, tables, as_json=as_json, key=pseudonymise, kind="replay", shown="cases")
+    _write(safe["cases"], output, result, "cases")
+    if visits_path:
+        _write(safe["visits"], visits_path, result, "visits")
+
+
+@cli.command()
+@click.argument("process_path", metavar="PROCESS", type=click.Path(path_type=Path))
+@click.argument("events", type=click.Path(path_type=Path))
+@_out
+@event_options
+@replay_options
+@_user_errors
+def audit(
+    process_path: Path, events: Path, output: Path | None, pseudonymise: str | None, as_json: bool, **opts: Any
+) -> None:
+    """Which step each open case is stuck at, and for how long past the target.
+
+    Open cases only, most days over target first, with the span targets each
+    is already overdue on.
+    """
+    from .metrics import audit as audit_table
+
+    result = _replay(process_path, events, opts)
+    safe = _emit(result, {"audit": audit_table(result)}, as_json=as_json, key=pseudonymise, kind="audit",
+                 shown="audit")  # fmt: skip
+    _write(safe["audit"], output, result, "audit")
+
+
+@cli.command()
+@click.argument("process_path", metavar="PROCESS", type=click.Path(path_type=Path))
+@click.argument("events", type=click.Path(path_type=Path))
+@_out
+@click.option("--targets", "targets_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the span-target summary.")  # fmt: skip
+@click.option("--edges", "edges_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write one row per observed move between steps.")  # fmt: skip
+@event_options
+@replay_options
+@_user_errors
+def drift(
+    process_path: Path,
+    events: Path,
+    output: Path | None,
+    targets_path: Path | None,
+    edges_path: Path | None,
+    pseudonymise: str | None,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Where delay accumulates: steps ranked by days over target (drift points).
+
+    Also the span targets (met, missed, overdue, running, void, met rate) and
+    the observed moves between steps, each marked declared or not.
+    """
+    from .metrics import drift as drift_tables
+
+    result = _replay(process_path, events, opts)
+    d = drift_tables(result)
+    tables = {"steps": d.steps, "targets": d.targets, "edges": d.edges}
+    _emit(result, tables, as_json=as_json, key=pseudonymise, kind="drift", shown="steps")
+    if not as_json and len(d.targets):
+        from .output import rich_table
+
+        _console().print(rich_table(d.targets.drop(columns=["label"]), title="Span targets"))
+    _write(d.steps, output, result, "steps")
+    _write(d.targets, targets_path, result, "targets")
+    _write(d.edges, edges_path, result, "edges")
+
+
+@cli.command()
+@click.argument("events", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Where to write the draft process file (.yaml).")  # fmt: skip
+@click.option("--id", "process_id", metavar="SLUG", help="The draft's id (default: from the file name).")
+@event_options
+@_user_errors
+def discover(events: Path, output: Path, process_id: str | None, **opts: Any) -> None:
+    """Draft a process file from event data, to review in a workshop.
+
+    Steps come from event names, transitions from observed moves (with their
+    counts as comments), start steps from first events and end steps from last
+    events with no way out. The draft passes `flowmap validate`.
+    """
+    from .discover import discover as discover_text
+    from .output import write_text
+
+    log = _read(events, None, opts)
+    stem = events.name.split(".")[0]
+    text = discover_text(log, process_id=process_id or stem, title=f"Discovered from {events.name}")
+    write_text(output, text)
+    click.echo(f"wrote {output}: edit it, then check it with `flowmap validate {output}`")
 
 
 def main() -> None:  # pragma: no cover - console entry for tools that want a function

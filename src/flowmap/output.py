@@ -243,13 +243,29 @@ def rich_table(df: pd.DataFrame, *, title: str | None = None, max_rows: int | No
     table = Table(title=title, title_justify="left", header_style="bold", show_lines=False)
     numeric = {c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])}
     for c in df.columns:
-        table.add_column(str(c), justify="right" if c in numeric else "left", overflow="fold")
+        if c in numeric:
+            table.add_column(str(c), justify="right", no_wrap=True, min_width=len(str(c)))
+        else:
+            table.add_column(str(c), justify="left", overflow="fold")
     shown = df if max_rows is None else df.head(max_rows)
+    rates = [str(c).endswith("rate") for c in df.columns]
     for row in shown.itertuples(index=False, name=None):
-        table.add_row(*[_format_cell(v) for v in row])
+        table.add_row(*[_terminal_cell(v, rate) for v, rate in zip(row, rates, strict=True)])
     if max_rows is not None and len(df) > max_rows:
         table.caption = f"{len(df) - max_rows} more rows not shown; write them all with -o FILE"
     return table
+
+
+def _terminal_cell(v: Any, rate: bool) -> str:
+    """Readable at a glance: days to one decimal, rates as percentages, dates without midnight."""
+    j = _jsonable(v)
+    if isinstance(j, float):
+        if rate:
+            return f"{j:.0%}"
+        return str(int(j)) if j == int(j) and abs(j) < 1e15 else f"{j:,.1f}"
+    if isinstance(j, bool):
+        return "yes" if j else "no"
+    return "" if j is None else str(j)
 
 
 def _days(v: float | None) -> str:

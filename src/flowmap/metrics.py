@@ -1,0 +1,206 @@
+"""Metrics from a replay: drift points per step, span-target summaries, edges, the stall audit.
+
+Each function takes a :class:`~flowmap.replay.Replay` and returns a DataFrame
+whose columns are exactly those of design.md section 6, so that CLI output,
+files and the report all say the same thing. Quantiles use linear
+interpolation, as numpy and pandas do by default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .replay import Replay
+
+__all__ = [
+    "AUDIT_COLUMNS",
+    "DRIFT_COLUMNS",
+    "EDGE_COLUMNS",
+    "TARGET_COLUMNS",
+    "Drift",
+    "audit",
+    "drift",
+    "edge_table",
+    "step_table",
+    "target_table",
+]
+
+DRIFT_COLUMNS = [
+    "step", "label", "lane", "visits", "cases", "median_days", "p90_days", "target", "breaches", "breach_rate",
+    "excess_days",
+]  # fmt: skip
+TARGET_COLUMNS = [
+    "target", "label", "within", "met", "missed", "overdue", "running", "void", "median_days", "p90_days",
+    "met_rate", "at_least",
+]  # fmt: skip
+EDGE_COLUMNS = ["from", "to", "count", "median_days", "declared"]
+AUDIT_COLUMNS = [
+    "case_id", "current_step", "lane", "entered", "days_in_step", "target", "days_over", "overdue_targets",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Drift:
+    """Where delay accumulates: per step, per span target, per observed move."""
+
+    steps: pd.DataFrame
+    targets: pd.DataFrame
+    edges: pd.DataFrame
+
+
+def drift(result: Replay) -> Drift:
+    """Drift points, span-target summary and edge statistics of a replay."""
+    return Drift(steps=step_table(result), targets=target_table(result), edges=edge_table(result))
+
+
+def step_table(result: Replay) -> pd.DataFrame:
+    """One row per step that is not an end step, ranked by excess days (the sum of days over target).
+
+    ``visits``, ``cases``, ``breaches``, ``breach_rate`` and ``excess_days``
+    count open visits up to the as-of date; ``median_days`` and ``p90_days``
+    are over completed visits only.
+    """
+    process = result.process
+    v = result.visits
+    n = len(process.steps)
+    pos = v["step_pos"].to_numpy()
+    days = v["days"].to_numpy()
+    over = v["days_over"].to_numpy()
+    completed = ~v["left"].isna().to_numpy()
+    visits = np.bincount(pos, minlength=n)
+    pairs = np.unique(np.stack([pos, v["case_code"].to_numpy()]), axis=1) if len(v) else np.zeros((2, 0), int)
+    cases = np.bincount(pairs[0], minlength=n)
+    breached = np.nan_to_num(over) > 0
+    breaches = np.bincount(pos, weights=breached, minlength=n).astype(np.int64)
+    excess = np.bincount(pos, weights=np.nan_to_num(over), minlength=n)
+    has_days = completed & ~np.isnan(days)
+    q = (
+        pd.Series(days[has_days]).groupby(pos[has_days]).quantile(np.array([0.5, 0.9])).unstack()
+        if has_days.any()
+        else pd.DataFrame(columns=[0.5, 0.9])
+    )
+    q = q.reindex(range(n))
+    targets = np.array([np.nan if s.target is None else s.target for s in process.steps])
+    has_target = ~np.isnan(targets)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(visits > 0, breaches / np.maximum(visits, 1), np.nan)
+    table = pd.DataFrame(
+        {
+            "step": list(process.step_ids),
+            "label": [s.label for s in process.steps],
+            "lane": [s.lane for s in process.steps],
+            "visits": visits,
+            "cases": cases,
+            "median_days": q[0.5].to_numpy(dtype=float),
+            "p90_days": q[0.9].to_numpy(dtype=float),
+            "target": targets,
+            "breaches": np.where(has_target, breaches, 0),
+            "breach_rate": np.where(has_target, rate, np.nan),
+            "excess_days": np.where(has_target, excess, 0.0),
+            "_order": np.arange(n),
+        }
+    )
+    table = table[~np.array([s.end for s in process.steps])]
+    table = table.sort_values(["excess_days", "breaches", "_order"], ascending=[False, False, True], kind="stable")
+    return table[DRIFT_COLUMNS].reset_index(drop=True)
+
+
+def target_table(result: Replay) -> pd.DataFrame:
+    """One row per span target: counts by status, median and p90 over stopped clocks, met rate.
+
+    The met rate is met / (met + missed + overdue): overdue clocks are certain misses.
+    """
+    spans = result.spans
+    rows = []
+    for t in result.process.targets:
+        s = spans[spans["target"] == t.id] if len(spans) else spans
+        counts = s["status"].value_counts() if len(s) else pd.Series(dtype=int)
+        c = {k: int(counts.get(k, 0)) for k in ("met", "missed", "overdue", "running", "void")}
+        stopped = s.loc[s["status"].isin(["met", "missed"]), "days"].to_numpy(dtype=float) if len(s) else np.array([])
+        judged = c["met"] + c["missed"] + c["overdue"]
+        rows.append(
+            {
+                "target": t.id,
+                "label": t.display_label,
+                "within": t.within if t.within is not None else np.nan,
+                **c,
+                "median_days": float(np.quantile(stopped, 0.5)) if len(stopped) else np.nan,
+                "p90_days": float(np.quantile(stopped, 0.9)) if len(stopped) else np.nan,
+                "met_rate": c["met"] / judged if judged else np.nan,
+                "at_least": t.at_least if t.at_least is not None else np.nan,
+            }
+        )
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in TARGET_COLUMNS})
+    return pd.DataFrame(rows, columns=TARGET_COLUMNS)
+
+
+def edge_table(result: Replay) -> pd.DataFrame:
+    """One row per observed move between consecutive visits, most frequent first.
+
+    ``median_days`` is the time spent in ``from`` before moving to ``to``.
+    """
+    v = result.visits
+    process = result.process
+    n = len(process.steps)
+    pos = v["step_pos"].to_numpy().astype(np.int64)
+    first = np.r_[True, v["case_code"].to_numpy()[1:] != v["case_code"].to_numpy()[:-1]] if len(v) else np.array([])
+    moves = np.flatnonzero(~first.astype(bool)) if len(v) else np.array([], dtype=int)
+    src = pos[moves - 1]
+    dst = pos[moves]
+    days = v["days"].to_numpy()[moves - 1]
+    key = src * n + dst
+    if len(key) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in EDGE_COLUMNS})
+    grouped = pd.Series(days).groupby(key)
+    count = grouped.size()
+    median = grouped.median()
+    keys = count.index.to_numpy()
+    ids = np.array(process.step_ids, dtype=object)
+    frm, to = ids[keys // n], ids[keys % n]
+    declared = np.array([(a, b) in process.declared for a, b in zip(frm, to, strict=True)], dtype=bool)
+    table = pd.DataFrame(
+        {
+            "from": frm,
+            "to": to,
+            "count": count.to_numpy(),
+            "median_days": median.to_numpy(dtype=float),
+            "declared": declared,
+            "_a": keys // n,
+            "_b": keys % n,
+        }
+    )
+    table = table.sort_values(["count", "_a", "_b"], ascending=[False, True, True], kind="stable")
+    return table[EDGE_COLUMNS].reset_index(drop=True)
+
+
+def audit(result: Replay) -> pd.DataFrame:
+    """Open cases only, most days over target first: which step each is stuck at, and for how long."""
+    c = result.cases
+    open_cases = c[c["status"] != "complete"]
+    spans = result.spans
+    overdue = spans[spans["status"] == "overdue"] if len(spans) else spans
+    joined = (
+        overdue.groupby("case_code", sort=False)["target"].agg(";".join) if len(overdue) else pd.Series(dtype=object)
+    )
+    codes = open_cases.index.to_numpy()
+    table = pd.DataFrame(
+        {
+            "case_id": open_cases["case_id"].to_numpy(),
+            "current_step": open_cases["current_step"].to_numpy(),
+            "lane": open_cases["lane"].to_numpy(),
+            "entered": open_cases["entered"].to_numpy(),
+            "days_in_step": open_cases["days_in_step"].to_numpy(),
+            "target": open_cases["target"].to_numpy(),
+            "days_over": open_cases["days_over"].to_numpy(),
+            "overdue_targets": joined.reindex(codes).fillna("").to_numpy(dtype=object) if len(codes) else [],
+        }
+    )
+    table["_over"] = table["days_over"].fillna(-1.0)
+    table = table.sort_values(
+        ["_over", "days_in_step", "case_id"], ascending=[False, False, True], kind="stable", na_position="last"
+    )
+    return table[AUDIT_COLUMNS].reset_index(drop=True)

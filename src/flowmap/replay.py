@@ -1,0 +1,406 @@
+"""Replay: events x process -> visits, cases, deviations and span-target clocks.
+
+The semantics are design.md section 5, and this module is their one
+implementation. Everything is computed over the whole table at once (factorise,
+sort, shift, group-wise reductions); there is no Python loop per case or per
+event, only per step or per span target.
+
+- An event enters the step that lists its name (case, outer and repeated
+  spaces ignored). Events are ordered by timestamp, then by the step's position
+  in the file, then by input order.
+- Consecutive events of one step form one **visit**; coming back after another
+  step is a new visit.
+- A visit lasts from its entry to the next visit's entry, in the process
+  clock; a case's last visit runs to the as-of date unless it is an end step
+  (then the case is complete and the visit has no duration).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .clock import clock_days
+from .errors import EventDataError, FlowmapError
+from .ingest import EventLog
+from .ledger import Ledger
+from .model import Process, normalise_name
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+__all__ = ["CASE_COLUMNS", "SPAN_STATUSES", "VISIT_COLUMNS", "Replay", "parse_as_of", "replay"]
+
+CASE_COLUMNS = [
+    "case_id", "status", "current_step", "entered", "days_in_step", "target", "days_over", "visits",
+    "deviations", "path",
+]  # fmt: skip
+VISIT_COLUMNS = ["case_id", "step", "visit", "entered", "left", "days", "target", "days_over"]
+DEVIATION_COLUMNS = ["case_id", "deviation", "from", "to", "at"]
+SPAN_COLUMNS = ["case_id", "target", "started", "stopped", "days", "status"]
+SPAN_STATUSES = ("met", "missed", "overdue", "running", "void")
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The result of replaying an event log against a process.
+
+    Attributes
+    ----------
+    visits
+        One row per visit, in case then time order: :data:`VISIT_COLUMNS` plus
+        ``lane``, ``open`` (the case's current visit), ``last`` (the case's last
+        visit) and ``seq`` (visit number within the case, from 0).
+    cases
+        One row per case: :data:`CASE_COLUMNS`.
+    deviations
+        One row per deviation: ``unexpected_start`` or ``unexpected_transition``.
+    spans
+        One row per case and span target whose clock started: :data:`SPAN_COLUMNS`.
+    """
+
+    process: Process
+    as_of: pd.Timestamp
+    visits: pd.DataFrame
+    cases: pd.DataFrame
+    deviations: pd.DataFrame
+    spans: pd.DataFrame
+    ledger: Ledger
+    first_event: pd.Timestamp | None
+    last_event: pd.Timestamp | None
+
+    def visits_table(self) -> pd.DataFrame:
+        """Visits with exactly the documented columns (``replay --visits``)."""
+        return self.visits[VISIT_COLUMNS].reset_index(drop=True)
+
+    def cases_table(self) -> pd.DataFrame:
+        """Cases with exactly the documented columns (``replay``)."""
+        return self.cases[CASE_COLUMNS].reset_index(drop=True)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        status = self.cases["status"]
+        return {
+            "cases": len(self.cases),
+            "complete": int((status == "complete").sum()),
+            "open": int((status != "complete").sum()),
+            "stalled": int((status == "stalled").sum()),
+            "deviating": int((self.cases["deviations"] > 0).sum()),
+        }
+
+
+def parse_as_of(value: str | dt.date | pd.Timestamp | None) -> pd.Timestamp | None:
+    """An as-of date from text (ISO or dd/mm/yyyy) or a date; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, (dt.date, pd.Timestamp)):
+        return pd.Timestamp(value).normalize()
+    from .dates import parse_dates
+
+    parsed = parse_dates(pd.Series([value]))[0]
+    if pd.isna(parsed):
+        raise FlowmapError(f"cannot read the as-of date {value!r}; write it as YYYY-MM-DD, e.g. 2025-03-31")
+    return pd.Timestamp(parsed).normalize()
+
+
+def replay(
+    process: Process,
+    events: EventLog | pd.DataFrame,
+    *,
+    as_of: str | dt.date | pd.Timestamp | None = None,
+) -> Replay:
+    """Replay case events against a process.
+
+    Parameters
+    ----------
+    process
+        The declared process (see :func:`flowmap.load_process`).
+    events
+        An :class:`~flowmap.ingest.EventLog` from :func:`flowmap.read_events`,
+        or a DataFrame with ``case_id``, ``event`` and ``timestamp`` columns.
+    as_of
+        The date open cases are measured to; events after it are set aside.
+        Default: the latest event date in the data.
+
+    Returns
+    -------
+    Replay
+
+    Raises
+    ------
+    EventDataError
+        When no event matches any step of the process.
+    """
+    log = events if isinstance(events, EventLog) else _frame_log(events, process)
+    frame = log.events
+    ledger = log.ledger
+    n_steps = len(process.steps)
+
+    # Map event names to steps, once per distinct name.
+    names = frame["event"]
+    codes, uniques = pd.factorize(names, sort=False)
+    lookup = np.array([_step_pos(process, u) for u in uniques] + [-1], dtype=np.int32)
+    step_pos = lookup[codes]  # code -1 (missing) picks the trailing -1
+    unknown = step_pos < 0
+    if unknown.any():
+        rows = frame["row"].to_numpy()[unknown]
+        bad_names = pd.Series(uniques[np.unique(codes[unknown & (codes >= 0)])]).astype(str).tolist()
+        ledger = ledger.add("unknown_event", rows, examples=bad_names)
+    known = ~unknown
+    if not known.any():
+        raise EventDataError(
+            f"{ledger.source}: no event matches a step of '{process.id}'. Events seen include "
+            f"{', '.join(repr(str(u)) for u in list(uniques)[:8])}; steps accept "
+            f"{', '.join(repr(e) for s in process.steps[:4] for e in s.events[:2])}, ... "
+            "Add the names to the steps' 'events' lists."
+        )
+    ts = frame["timestamp"].to_numpy(dtype="M8[ns]")
+    parsed_as_of = parse_as_of(as_of)
+    if parsed_as_of is None:
+        as_of_ts = pd.Timestamp(ts[known].max()).normalize()
+    else:
+        as_of_ts = parsed_as_of
+        late = known & (ts >= np.datetime64(as_of_ts + pd.Timedelta(days=1), "ns"))
+        if late.any():
+            ledger = ledger.add("after_as_of", frame["row"].to_numpy()[late])
+            known &= ~late
+        if not known.any():
+            raise EventDataError(f"every event is after the as-of date {as_of_ts.date()}")
+
+    sel = np.flatnonzero(known)
+    case_codes, case_ids = pd.factorize(frame["case_id"].to_numpy()[sel], sort=False)
+    ts = ts[sel]
+    pos = step_pos[sel]
+    order = np.lexsort((sel, pos, ts, case_codes))
+    case_codes = case_codes[order]
+    ts = ts[order]
+    pos = pos[order]
+
+    # Visits: a new one at each change of case or step.
+    new_visit = np.ones(len(ts), dtype=bool)
+    new_visit[1:] = (case_codes[1:] != case_codes[:-1]) | (pos[1:] != pos[:-1])
+    v_case = case_codes[new_visit]
+    v_step = pos[new_visit]
+    v_entered = ts[new_visit]
+    nv = len(v_case)
+    first_of_case = np.ones(nv, dtype=bool)
+    first_of_case[1:] = v_case[1:] != v_case[:-1]
+    last_of_case = np.ones(nv, dtype=bool)
+    last_of_case[:-1] = v_case[1:] != v_case[:-1]
+    case_start_idx = np.flatnonzero(first_of_case)
+    seq = np.arange(nv) - np.repeat(case_start_idx, np.diff(np.append(case_start_idx, nv)))
+
+    v_left = np.empty(nv, dtype="M8[ns]")
+    v_left[:-1] = v_entered[1:]
+    v_left[last_of_case] = np.datetime64("NaT")
+
+    is_end = np.array([s.end for s in process.steps], dtype=bool)
+    targets = np.array([np.nan if s.target is None else s.target for s in process.steps], dtype=float)
+    complete_case = is_end[v_step[last_of_case]]  # per case, in case-code order
+    v_complete = np.repeat(complete_case, np.diff(np.append(case_start_idx, nv)))
+    open_visit = last_of_case & ~v_complete
+    end_of_visit = np.where(open_visit, np.datetime64(as_of_ts, "ns"), v_left)
+    days = clock_days(v_entered, end_of_visit, clock=process.clock, calendar=process.calendar)
+    days = np.where(open_visit, np.maximum(days, 0.0), days)  # an entry later on the as-of date counts 0
+    v_target = targets[v_step]
+    days_over = np.maximum(days - v_target, 0.0)  # NaN where there is no target or no duration
+
+    step_ids = np.array(process.step_ids, dtype=object)
+    lanes = np.array([s.lane for s in process.steps], dtype=object)
+    case_id_arr = np.asarray(case_ids, dtype=object)
+    visit_no = pd.Series(v_step).groupby([v_case, v_step]).cumcount().to_numpy() + 1
+    step_cat = pd.Categorical.from_codes(v_step, categories=pd.Index(list(process.step_ids)))
+
+    visits = pd.DataFrame(
+        {
+            "case_id": pd.Categorical.from_codes(v_case, categories=pd.Index(case_id_arr, dtype=object)),
+            "step": step_cat,
+            "visit": visit_no,
+            "entered": v_entered,
+            "left": v_left,
+            "days": days,
+            "target": v_target,
+            "days_over": days_over,
+            "lane": pd.Categorical(lanes[v_step]),
+            "open": open_visit,
+            "last": last_of_case,
+            "seq": seq,
+            "case_code": v_case,
+            "step_pos": v_step,
+        }
+    )
+
+    # Deviations: undeclared moves, and cases that start outside a start step.
+    declared = np.zeros((n_steps, n_steps), dtype=bool)
+    for t in process.transitions:
+        declared[process.step_index[t.from_step], process.step_index[t.to_step]] = True
+    is_start = np.array([s.start for s in process.steps], dtype=bool)
+    move = ~first_of_case  # visit i is entered by a move from visit i-1
+    move_idx = np.flatnonzero(move)
+    undeclared = move_idx[~declared[v_step[move_idx - 1], v_step[move_idx]]]
+    bad_start = np.flatnonzero(first_of_case & ~is_start[v_step])
+    dev_idx = np.concatenate([bad_start, undeclared])
+    kinds = np.array(["unexpected_start"] * len(bad_start) + ["unexpected_transition"] * len(undeclared), dtype=object)
+    from_step = np.empty(len(dev_idx), dtype=object)
+    from_step[len(bad_start) :] = step_ids[v_step[undeclared - 1]]
+    dev_order = np.lexsort((dev_idx,))
+    deviations = pd.DataFrame(
+        {
+            "case_id": case_id_arr[v_case[dev_idx]],
+            "deviation": kinds,
+            "from": from_step,
+            "to": step_ids[v_step[dev_idx]],
+            "at": v_entered[dev_idx],
+            "case_code": v_case[dev_idx],
+        }
+    ).iloc[dev_order]
+    deviations = deviations.reset_index(drop=True)
+    dev_count = np.bincount(v_case[dev_idx], minlength=len(case_id_arr))
+
+    # Cases.
+    last_idx = np.flatnonzero(last_of_case)
+    visits_per_case = np.diff(np.append(case_start_idx, nv))
+    status = np.where(complete_case, "complete", "open").astype(object)
+    stalled = ~complete_case & (days_over[last_idx] > 0)
+    status[stalled] = "stalled"
+    path = _paths(v_case, v_step, step_ids, len(case_id_arr))
+    cases = pd.DataFrame(
+        {
+            "case_id": case_id_arr,
+            "status": status,
+            "current_step": step_ids[v_step[last_idx]],
+            "entered": v_entered[last_idx],
+            "days_in_step": np.where(complete_case, np.nan, days[last_idx]),
+            "target": np.where(complete_case, np.nan, v_target[last_idx]),
+            "days_over": np.where(complete_case, np.nan, days_over[last_idx]),
+            "visits": visits_per_case,
+            "deviations": dev_count,
+            "path": path,
+            "lane": lanes[v_step[last_idx]],
+            "started": v_entered[case_start_idx],
+        }
+    )
+    spans = _spans(process, visits, complete_case, case_id_arr, as_of_ts)
+    first = pd.Timestamp(ts.min()) if len(ts) else None
+    last = pd.Timestamp(ts.max()) if len(ts) else None
+    return Replay(
+        process=process,
+        as_of=as_of_ts,
+        visits=visits,
+        cases=cases,
+        deviations=deviations,
+        spans=spans,
+        ledger=ledger,
+        first_event=first,
+        last_event=last,
+    )
+
+
+def _step_pos(process: Process, name: Any) -> int:
+    if name is None or (isinstance(name, float) and np.isnan(name)):
+        return -1
+    step = process.event_map.get(normalise_name(str(name)))
+    return -1 if step is None else process.step_index[step]
+
+
+def _frame_log(frame: pd.DataFrame, process: Process) -> EventLog:
+    from .ingest import read_events
+
+    return read_events(frame, process=process)
+
+
+def _paths(
+    v_case: npt.NDArray[np.int64], v_step: npt.NDArray[np.int32], step_ids: npt.NDArray[Any], n_cases: int
+) -> npt.NDArray[Any]:
+    """Step ids joined by '>' per case, built once per distinct path (variant), not per case."""
+    if len(v_case) == 0:
+        return np.array([], dtype=object)
+    # A path is identified exactly by its sequence of step codes; group cases by it
+    # with a padded matrix when paths are short (the usual case), else by text.
+    lengths = np.bincount(v_case, minlength=n_cases)
+    longest = int(lengths.max())
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    if longest <= 64 and n_cases * longest <= 50_000_000:
+        mat = np.full((n_cases, longest), -1, dtype=np.int16)
+        col = np.arange(len(v_case)) - np.repeat(starts, lengths)
+        mat[v_case, col] = v_step
+        uniq, inverse = np.unique(mat, axis=0, return_inverse=True)
+        texts = np.array([">".join(step_ids[r[r >= 0]]) for r in uniq], dtype=object)
+        out: npt.NDArray[Any] = texts[inverse.ravel()]
+        return out
+    s = pd.Series(step_ids[v_step]).groupby(v_case).agg(">".join)
+    return s.reindex(range(n_cases)).to_numpy(dtype=object)
+
+
+def _spans(
+    process: Process,
+    visits: pd.DataFrame,
+    complete_case: npt.NDArray[np.bool_],
+    case_ids: npt.NDArray[Any],
+    as_of: pd.Timestamp,
+) -> pd.DataFrame:
+    parts = []
+    v_case = visits["case_code"].to_numpy()
+    v_step = visits["step_pos"].to_numpy()
+    v_seq = visits["seq"].to_numpy()
+    entered = visits["entered"].to_numpy()
+    as_of64 = np.datetime64(as_of, "ns")
+    for t in process.targets:
+        f = process.step_index[t.from_step]
+        to = process.step_index[t.to_step]
+        from_rows = np.flatnonzero(v_step == f)
+        if len(from_rows) == 0:
+            continue
+        # First entry to `from` per case: visits are in case then time order.
+        fc = v_case[from_rows]
+        firsts = from_rows[np.r_[True, fc[1:] != fc[:-1]]]
+        start_case = v_case[firsts]
+        start_seq = v_seq[firsts]
+        start_at = entered[firsts]
+        # First entry to `to` after the start: the first `to` visit with a later sequence number.
+        to_rows = np.flatnonzero(v_step == to)
+        start_seq_by_case = np.full(len(case_ids), np.iinfo(np.int64).max)
+        start_seq_by_case[start_case] = start_seq
+        after = to_rows[v_seq[to_rows] > start_seq_by_case[v_case[to_rows]]]
+        ac = v_case[after]
+        stop_rows = after[np.r_[True, ac[1:] != ac[:-1]]] if len(after) else after
+        stop_at_by_case = np.full(len(case_ids), np.datetime64("NaT"), dtype="M8[ns]")
+        stop_at_by_case[v_case[stop_rows]] = entered[stop_rows]
+        stop_at = stop_at_by_case[start_case]
+        stopped = ~np.isnat(stop_at)
+        end = np.where(stopped, stop_at, as_of64)
+        days = clock_days(start_at, end, clock=t.clock, calendar=process.calendar)
+        days = np.maximum(days, 0.0)
+        status = np.empty(len(start_case), dtype=object)
+        if t.within is not None:
+            status[stopped] = np.where(days[stopped] <= t.within, "met", "missed")
+            late = ~stopped & (days > t.within)
+        else:
+            assert t.at_least is not None
+            status[stopped] = np.where(days[stopped] >= t.at_least, "met", "missed")
+            late = np.zeros(len(start_case), dtype=bool)
+        done = complete_case[start_case]
+        status[~stopped & done] = "void"
+        status[~stopped & ~done & late] = "overdue"
+        status[~stopped & ~done & ~late] = "running"
+        days[~stopped & done] = np.nan
+        parts.append(
+            pd.DataFrame(
+                {
+                    "case_id": case_ids[start_case],
+                    "target": t.id,
+                    "started": start_at,
+                    "stopped": stop_at,
+                    "days": days,
+                    "status": status,
+                    "case_code": start_case,
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in [*SPAN_COLUMNS, "case_code"]})
+    return pd.concat(parts, ignore_index=True)

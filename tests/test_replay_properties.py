@@ -1,0 +1,78 @@
+"""Invariants of replay, over random processes and logs that follow them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flowmap.metrics import drift
+from flowmap.replay import replay
+from flowmap.spec import parse_process
+
+from .strategies import process_and_log
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(process_and_log())
+def test_log_along_declared_transitions_has_no_deviations(pl: tuple[str, pd.DataFrame]) -> None:
+    text, log = pl
+    r = replay(parse_process(text), log)
+    assert r.deviations.empty
+    assert (r.cases["deviations"] == 0).all()
+
+
+@SETTINGS
+@given(process_and_log())
+def test_visit_days_of_a_complete_case_add_up_to_its_duration(pl: tuple[str, pd.DataFrame]) -> None:
+    text, log = pl
+    r = replay(parse_process(text), log)
+    v = r.visits
+    for case in r.cases.loc[r.cases["status"] == "complete", "case_id"]:
+        mine = v[v["case_id"] == case]
+        total = mine["days"].sum()  # the end visit has no duration (NaN, skipped)
+        span = (mine["entered"].max() - mine["entered"].min()) / pd.Timedelta(days=1)
+        assert total == span
+
+
+@SETTINGS
+@given(process_and_log(), st.randoms(use_true_random=False))
+def test_shuffling_input_rows_changes_nothing(pl: tuple[str, pd.DataFrame], rnd: object) -> None:
+    text, log = pl
+    p = parse_process(text)
+    a = replay(p, log)
+    shuffled = log.sample(frac=1.0, random_state=np.random.RandomState(7)).reset_index(drop=True)
+    b = replay(p, shuffled)
+    key = ["case_id", "step", "visit"]
+    va = a.visits_table().astype({"case_id": str, "step": str}).sort_values(key).reset_index(drop=True)
+    vb = b.visits_table().astype({"case_id": str, "step": str}).sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(va, vb)
+    ca = a.cases_table().sort_values("case_id").reset_index(drop=True)
+    cb = b.cases_table().sort_values("case_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(ca, cb)
+
+
+@SETTINGS
+@given(process_and_log())
+def test_edge_counts_add_up_to_moves_and_ledger_balances(pl: tuple[str, pd.DataFrame]) -> None:
+    text, log = pl
+    r = replay(parse_process(text), log)
+    edges = drift(r).edges
+    moves = len(r.visits) - len(r.cases)
+    assert edges["count"].sum() == moves
+    assert r.ledger.read == len(log)
+    assert r.ledger.used + sum(s.count for s in r.ledger.set_aside) == r.ledger.read
+
+
+@SETTINGS
+@given(process_and_log(clock="working_days"))
+def test_working_days_never_exceed_calendar_days(pl: tuple[str, pd.DataFrame]) -> None:
+    text, log = pl
+    work = replay(parse_process(text), log).visits["days"].to_numpy()
+    cal = replay(parse_process(text.replace("working_days", "calendar_days")), log).visits["days"].to_numpy()
+    both = ~np.isnan(work)
+    assert (work[both] <= cal[both]).all()
+    assert (work[both] >= 0).all()
