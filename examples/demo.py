@@ -38,7 +38,26 @@ def main() -> None:
         encoding="utf-8",
     )
 
-    print(f"\nDone. Outputs are in {out}")
+    examples = [
+        ("processes/legal-advice.yaml", "examples/data/legal-advice-tracker.csv", "legal-advice"),
+        ("processes/permanence-order.yaml", "examples/data/permanence-events.csv", "permanence-order"),
+    ]
+    for process, events, name in examples:
+        run("check", events, "--process", process)
+        run("audit", process, events, "-o", str(out / f"{name}-audit.csv"))
+        run(
+            "drift", process, events,
+            "-o", str(out / f"{name}-drift-steps.csv"),
+            "--targets", str(out / f"{name}-drift-targets.csv"),
+            "--edges", str(out / f"{name}-drift-edges.csv"),
+        )  # fmt: skip
+        run(
+            "replay", process, events, "-o", str(out / f"{name}-cases.csv"), "--visits", str(out / f"{name}-visits.csv")
+        )
+
+    print(f"\nDone. Outputs are in {out}:")
+    for f in sorted(out.iterdir()):
+        print(f"  {f.name}")
 
 
 if __name__ == "__main__":

@@ -78,7 +78,7 @@ def test_rework_loop_makes_a_second_visit(proc) -> None:  # type: ignore[no-unty
     assert v.loc[3, "days_over"] == 2  # second visit to b: 7 days against 5
     assert np.isnan(v.loc[5, "days"])  # an end step has no duration
     assert r.cases.loc[0, "status"] == "complete"
-    assert r.cases.loc[0, "path"] == "a>b>c>b>c>d"
+    assert r.cases_table().loc[0, "path"] == "a>b>c>b>c>d"
     assert r.cases.loc[0, "deviations"] == 0
 
 

@@ -50,8 +50,9 @@ def test_shuffling_input_rows_changes_nothing(pl: tuple[str, pd.DataFrame], rnd:
     va = a.visits_table().astype({"case_id": str, "step": str}).sort_values(key).reset_index(drop=True)
     vb = b.visits_table().astype({"case_id": str, "step": str}).sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(va, vb)
-    ca = a.cases_table().sort_values("case_id").reset_index(drop=True)
-    cb = b.cases_table().sort_values("case_id").reset_index(drop=True)
+    as_text = {"case_id": str, "status": str, "current_step": str, "path": str}
+    ca = a.cases_table().astype(as_text).sort_values("case_id").reset_index(drop=True)
+    cb = b.cases_table().astype(as_text).sort_values("case_id").reset_index(drop=True)
     pd.testing.assert_frame_equal(ca, cb)
 
 

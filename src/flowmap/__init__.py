@@ -8,6 +8,8 @@ The names below are the notebook API. They are imported on first use, so that
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -27,31 +29,72 @@ _EXPORTS: dict[str, str] = {
     "parse_process": "spec",
     "process_schema": "spec",
     "clock_days": "clock",
+    "EventLog": "ingest",
+    "read_events": "ingest",
+    "Replay": "replay",
+    "replay": "replay",
+    "Drift": "metrics",
+    "drift": "metrics",
+    "audit": "metrics",
+    "discover": "discover",
+    "check_events": "checks",
+    "pseudonymise": "privacy",
 }
 
 __all__ = [
     "ChangeError",
     "ChartError",
+    "Drift",
     "EventDataError",
+    "EventLog",
     "FlowmapError",
     "Process",
     "RenderError",
+    "Replay",
     "SpanTarget",
     "SpecError",
     "Step",
     "Transition",
     "__version__",
+    "audit",
+    "check_events",
     "clock_days",
+    "discover",
+    "drift",
     "load_process",
     "parse_process",
     "process_schema",
+    "pseudonymise",
+    "read_events",
+    "replay",
 ]
 
 if TYPE_CHECKING:
+    from .checks import check_events
     from .clock import clock_days
+    from .discover import discover
+    from .ingest import EventLog, read_events
+    from .metrics import Drift, audit, drift
+    from .privacy import pseudonymise
+    from .replay import Replay, replay
     from .errors import ChangeError, ChartError, EventDataError, FlowmapError, RenderError, SpecError
     from .model import Process, SpanTarget, Step, Transition
     from .spec import load_process, parse_process, process_schema
+
+
+class _Package(types.ModuleType):
+    """The package module. Importing a submodule binds it on its package; where a
+    submodule shares its name with the function it exports (``replay``,
+    ``discover``), that binding would hide the function, so it is declined. The
+    submodule stays importable as ``flowmap.replay`` through ``sys.modules``."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and name in _EXPORTS and _EXPORTS[name] == name:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

@@ -50,7 +50,7 @@ def _user_errors(fn: F) -> F:
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -263,7 +263,8 @@ def _emit(
     for line in _header(result):
         console.print(line, markup=False)
     console.print()
-    console.print(rich_table(safe[shown], max_rows=40))
+    terminal = safe[shown].drop(columns=[c for c in ("label",) if c in safe[shown].columns])
+    console.print(rich_table(terminal, max_rows=40))
     return safe
 
 

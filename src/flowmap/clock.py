@@ -59,9 +59,7 @@ def holidays_between(calendar: str, first: Any, last: Any) -> npt.NDArray[np.dat
 
 def _as_ns(values: Any) -> npt.NDArray[np.datetime64]:
     arr = np.asarray(values)
-    if arr.dtype.kind != "M":
-        arr = arr.astype("M8[ns]")
-    return arr.astype("M8[ns]")
+    return arr.astype("M8[ns]", copy=False)
 
 
 def _year_span(*arrays: npt.NDArray[np.datetime64]) -> tuple[np.datetime64, np.datetime64] | None:
@@ -110,7 +108,7 @@ def clock_days(
     s, e = np.broadcast_arrays(s, e)
     missing = np.isnat(s) | np.isnat(e)
     if clock == "calendar_days":
-        diff = (e.astype(np.int64) - s.astype(np.int64)).astype(np.float64) / _DAY_NS
+        diff = (e.view(np.int64) - s.view(np.int64)) / _DAY_NS
         return np.where(missing, np.nan, diff)
     if clock != "working_days":
         raise FlowmapError(f"unknown clock '{clock}'; use calendar_days or working_days")

@@ -74,9 +74,15 @@ def parse_dates(
         return pd.Series(to_local_naive(values, timezone).to_numpy(), index=index)
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         return _from_numbers(values, excel_serials)
+    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype):
+        return _text_series(values, timezone, monthfirst)
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "empty"):
+        return _text_series(values, timezone, monthfirst)
     out = np.full(len(values), np.datetime64("NaT"), dtype="M8[ns]")
     obj = values.astype(object)
-    # Python datetimes and dates (from Excel sheets), numbers, and text, each its own way.
+    # A column of mixed kinds (an Excel sheet where some dates are typed and some
+    # are text): Python datetimes, numbers and text, each its own way.
     is_dt = np.array(obj.map(lambda v: hasattr(v, "year") and hasattr(v, "month"), na_action="ignore").fillna(False),
                      dtype=bool)  # fmt: skip
     if is_dt.any():
@@ -93,6 +99,17 @@ def parse_dates(
         text = pd.Series(obj[is_text].astype(str).str.strip().to_numpy(dtype=object))
         out[is_text] = _from_text(text, timezone, monthfirst)
     return pd.Series(out, index=index)
+
+
+def _text_series(values: pd.Series, timezone: str, monthfirst: bool) -> pd.Series:
+    text = values.astype("string").str.strip()
+    present = np.array(text.notna(), dtype=bool)
+    out = np.full(len(values), np.datetime64("NaT"), dtype="M8[ns]")
+    if present.all():
+        out[:] = _from_text(pd.Series(text.to_numpy(dtype=object)), timezone, monthfirst)
+    elif present.any():
+        out[present] = _from_text(pd.Series(text[present].to_numpy(dtype=object)), timezone, monthfirst)
+    return pd.Series(out, index=values.index)
 
 
 def _from_numbers(values: pd.Series, excel_serials: bool) -> pd.Series:

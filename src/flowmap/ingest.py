@@ -333,7 +333,7 @@ def _wide_columns(raw: pd.DataFrame, process: Process | None, exclude: set[str])
         if c in exclude:
             continue
         step = names.get(_key(c)) or names.get(normalise_name(str(c)))
-        if step is not None and step not in out.values():
+        if step is not None:  # several columns may date one step, e.g. a rework loop's second sending
             out[c] = step
     return out
 
@@ -423,9 +423,9 @@ def _read_csv(path: Path, *, encoding: str, delimiter: str | None) -> pd.DataFra
             path,
             read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types=None, strings_can_be_null=True, auto_dict_encode=False, timestamp_parsers=[]
-            ),
+            # pyarrow's fast ISO 8601 parser types clean timestamp columns; anything
+            # else (day-first dates, mixed formats) stays text for parse_dates.
+            convert_options=pacsv.ConvertOptions(strings_can_be_null=True, auto_dict_encode=False),
         )
     except pa.ArrowInvalid as e:
         msg = str(e)
@@ -441,8 +441,8 @@ def _read_csv(path: Path, *, encoding: str, delimiter: str | None) -> pd.DataFra
     cols = {}
     for i, name in enumerate(table.column_names):
         col = table.column(i)
-        if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
-            col = col.cast(pa.string())
+        if pa.types.is_date(col.type):
+            col = col.cast(pa.timestamp("ns"))
         cols[name] = col
     table = pa.table(cols)
     frame: pd.DataFrame = table.to_pandas(types_mapper=lambda t: pd.StringDtype() if t == pa.string() else None)

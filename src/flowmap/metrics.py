@@ -9,11 +9,13 @@ interpolation, as numpy and pandas do by default.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from .replay import Replay
+from .replay import Replay, by_step
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -71,18 +73,21 @@ def step_table(result: Replay) -> pd.DataFrame:
     over = v["days_over"].to_numpy()
     completed = ~v["left"].isna().to_numpy()
     visits = np.bincount(pos, minlength=n)
-    pairs = np.unique(np.stack([pos, v["case_code"].to_numpy()]), axis=1) if len(v) else np.zeros((2, 0), int)
-    cases = np.bincount(pairs[0], minlength=n)
+    cases = np.bincount(pos[v["visit"].to_numpy() == 1], minlength=n)  # first visits: one per case and step
     breached = np.nan_to_num(over) > 0
     breaches = np.bincount(pos, weights=breached, minlength=n).astype(np.int64)
     excess = np.bincount(pos, weights=np.nan_to_num(over), minlength=n)
     has_days = completed & ~np.isnan(days)
-    q = (
-        pd.Series(days[has_days]).groupby(pos[has_days]).quantile(np.array([0.5, 0.9])).unstack()
-        if has_days.any()
-        else pd.DataFrame(columns=[0.5, 0.9])
-    )
-    q = q.reindex(range(n))
+    # Group completed visits by step with one linear-time sort, then numpy's
+    # partition-based quantiles per step (a loop over steps, not visits).
+    median = np.full(n, np.nan)
+    p90 = np.full(n, np.nan)
+    done_pos = pos[has_days]
+    grouped = days[has_days][by_step(done_pos)]
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(done_pos, minlength=n))])
+    for i in range(n):
+        if bounds[i + 1] > bounds[i]:
+            median[i], p90[i] = np.quantile(grouped[bounds[i] : bounds[i + 1]], [0.5, 0.9])
     targets = np.array([np.nan if s.target is None else s.target for s in process.steps])
     has_target = ~np.isnan(targets)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -94,8 +99,8 @@ def step_table(result: Replay) -> pd.DataFrame:
             "lane": [s.lane for s in process.steps],
             "visits": visits,
             "cases": cases,
-            "median_days": q[0.5].to_numpy(dtype=float),
-            "p90_days": q[0.9].to_numpy(dtype=float),
+            "median_days": median,
+            "p90_days": p90,
             "target": targets,
             "breaches": np.where(has_target, breaches, 0),
             "breach_rate": np.where(has_target, rate, np.nan),
@@ -181,12 +186,8 @@ def audit(result: Replay) -> pd.DataFrame:
     """Open cases only, most days over target first: which step each is stuck at, and for how long."""
     c = result.cases
     open_cases = c[c["status"] != "complete"]
-    spans = result.spans
-    overdue = spans[spans["status"] == "overdue"] if len(spans) else spans
-    joined = (
-        overdue.groupby("case_code", sort=False)["target"].agg(";".join) if len(overdue) else pd.Series(dtype=object)
-    )
     codes = open_cases.index.to_numpy()
+    joined = _overdue_targets(result, len(c))
     table = pd.DataFrame(
         {
             "case_id": open_cases["case_id"].to_numpy(),
@@ -196,7 +197,7 @@ def audit(result: Replay) -> pd.DataFrame:
             "days_in_step": open_cases["days_in_step"].to_numpy(),
             "target": open_cases["target"].to_numpy(),
             "days_over": open_cases["days_over"].to_numpy(),
-            "overdue_targets": joined.reindex(codes).fillna("").to_numpy(dtype=object) if len(codes) else [],
+            "overdue_targets": joined[codes],
         }
     )
     table["_over"] = table["days_over"].fillna(-1.0)
@@ -204,3 +205,19 @@ def audit(result: Replay) -> pd.DataFrame:
         ["_over", "days_in_step", "case_id"], ascending=[False, False, True], kind="stable", na_position="last"
     )
     return table[AUDIT_COLUMNS].reset_index(drop=True)
+
+
+def _overdue_targets(result: Replay, n_cases: int) -> npt.NDArray[Any]:
+    """Per case, the ids of its overdue span targets joined by ';', built once per combination."""
+    spans = result.spans
+    ids = [t.id for t in result.process.targets]
+    mask = np.zeros(n_cases, dtype=np.int64)
+    if len(spans):
+        overdue = spans[spans["status"] == "overdue"]
+        bits = {tid: 1 << i for i, tid in enumerate(ids)}
+        target_bits = overdue["target"].map(bits).to_numpy(dtype=np.int64)
+        np.bitwise_or.at(mask, overdue["case_code"].to_numpy(dtype=np.int64), target_bits)
+    combos, inverse = np.unique(mask, return_inverse=True)
+    texts = np.array([";".join(t for i, t in enumerate(ids) if (int(m) >> i) & 1) for m in combos], dtype=object)
+    out: npt.NDArray[Any] = texts[inverse.ravel()]
+    return out

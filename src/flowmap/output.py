@@ -244,9 +244,10 @@ def rich_table(df: pd.DataFrame, *, title: str | None = None, max_rows: int | No
     numeric = {c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])}
     for c in df.columns:
         if c in numeric:
-            table.add_column(str(c), justify="right", no_wrap=True, min_width=len(str(c)))
+            table.add_column(str(c), justify="right", min_width=min(len(str(c)), 8))
         else:
-            table.add_column(str(c), justify="left", overflow="fold")
+            longest = int(df[c].astype(str).str.len().max()) if len(df) else 0
+            table.add_column(str(c), justify="left", overflow="fold", min_width=min(longest, 16))
     shown = df if max_rows is None else df.head(max_rows)
     rates = [str(c).endswith("rate") for c in df.columns]
     for row in shown.itertuples(index=False, name=None):

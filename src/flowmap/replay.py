@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,7 +34,16 @@ from .model import Process, normalise_name
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-__all__ = ["CASE_COLUMNS", "SPAN_STATUSES", "VISIT_COLUMNS", "Replay", "parse_as_of", "replay"]
+__all__ = [
+    "CASE_COLUMNS",
+    "SPAN_STATUSES",
+    "VISIT_COLUMNS",
+    "Replay",
+    "by_step",
+    "event_order",
+    "parse_as_of",
+    "replay",
+]
 
 CASE_COLUMNS = [
     "case_id", "status", "current_step", "entered", "days_in_step", "target", "days_over", "visits",
@@ -43,6 +53,8 @@ VISIT_COLUMNS = ["case_id", "step", "visit", "entered", "left", "days", "target"
 DEVIATION_COLUMNS = ["case_id", "deviation", "from", "to", "at"]
 SPAN_COLUMNS = ["case_id", "target", "started", "stopped", "days", "status"]
 SPAN_STATUSES = ("met", "missed", "overdue", "running", "void")
+_STATUS_DTYPE = pd.CategoricalDtype(list(SPAN_STATUSES))
+_CASE_STATUS_DTYPE = pd.CategoricalDtype(["complete", "open", "stalled"])
 
 
 @dataclass(frozen=True)
@@ -56,7 +68,8 @@ class Replay:
         ``lane``, ``open`` (the case's current visit), ``last`` (the case's last
         visit) and ``seq`` (visit number within the case, from 0).
     cases
-        One row per case: :data:`CASE_COLUMNS`.
+        One row per case: :data:`CASE_COLUMNS` but ``path`` (see :attr:`paths` and
+        :meth:`cases_table`), plus ``lane`` and ``started``.
     deviations
         One row per deviation: ``unexpected_start`` or ``unexpected_transition``.
     spans
@@ -78,8 +91,18 @@ class Replay:
         return self.visits[VISIT_COLUMNS].reset_index(drop=True)
 
     def cases_table(self) -> pd.DataFrame:
-        """Cases with exactly the documented columns (``replay``)."""
-        return self.cases[CASE_COLUMNS].reset_index(drop=True)
+        """Cases with exactly the documented columns (``replay``), ``path`` included."""
+        table = self.cases.assign(path=self.paths)
+        return table[CASE_COLUMNS].reset_index(drop=True)
+
+    @cached_property
+    def paths(self) -> pd.Categorical:
+        """Per case, its step ids joined by '>' (made on first use: drift and audit never need it)."""
+        step_ids = np.array(self.process.step_ids, dtype=object)
+        codes, texts = _paths(
+            self.visits["case_code"].to_numpy(), self.visits["step_pos"].to_numpy(), step_ids, len(self.cases)
+        )
+        return pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype=object), validate=False)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -141,8 +164,7 @@ def replay(
     n_steps = len(process.steps)
 
     # Map event names to steps, once per distinct name.
-    names = frame["event"]
-    codes, uniques = pd.factorize(names, sort=False)
+    codes, uniques = _codes(frame["event"])
     lookup = np.array([_step_pos(process, u) for u in uniques] + [-1], dtype=np.int32)
     step_pos = lookup[codes]  # code -1 (missing) picks the trailing -1
     unknown = step_pos < 0
@@ -172,10 +194,16 @@ def replay(
             raise EventDataError(f"every event is after the as-of date {as_of_ts.date()}")
 
     sel = np.flatnonzero(known)
-    case_codes, case_ids = pd.factorize(frame["case_id"].to_numpy()[sel], sort=False)
+    # Case codes in the order of the ids (so output order does not depend on row order),
+    # renumbered to leave out cases whose every event was set aside.
+    raw_case, raw_case_ids = _codes(frame["case_id"], sort=True)
+    kept = raw_case[sel]
+    used = np.bincount(kept[kept >= 0], minlength=len(raw_case_ids)) > 0
+    case_codes = (np.cumsum(used) - 1)[kept]
+    case_ids = np.asarray(raw_case_ids, dtype=object)[used]
     ts = ts[sel]
     pos = step_pos[sel]
-    order = np.lexsort((sel, pos, ts, case_codes))
+    order = event_order(case_codes, ts, pos)
     case_codes = case_codes[order]
     ts = ts[order]
     pos = pos[order]
@@ -210,28 +238,32 @@ def replay(
     days_over = np.maximum(days - v_target, 0.0)  # NaN where there is no target or no duration
 
     step_ids = np.array(process.step_ids, dtype=object)
-    lanes = np.array([s.lane for s in process.steps], dtype=object)
+    lane_names = list(process.lane_order)
+    lane_of_step = np.array([lane_names.index(s.lane) if s.lane is not None else -1 for s in process.steps])
     case_id_arr = np.asarray(case_ids, dtype=object)
-    visit_no = pd.Series(v_step).groupby([v_case, v_step]).cumcount().to_numpy() + 1
-    step_cat = pd.Categorical.from_codes(v_step, categories=pd.Index(list(process.step_ids)))
+    visit_no = _visit_numbers(v_case, v_step)
 
+    case_dtype = pd.CategoricalDtype(pd.Index(case_id_arr, dtype=object))
+    lane_dtype = pd.CategoricalDtype(pd.Index(lane_names, dtype=object))
+    step_dtype = pd.CategoricalDtype(pd.Index(list(process.step_ids), dtype=object))
     visits = pd.DataFrame(
         {
-            "case_id": pd.Categorical.from_codes(v_case, categories=pd.Index(case_id_arr, dtype=object)),
-            "step": step_cat,
+            "case_id": pd.Categorical.from_codes(v_case, dtype=case_dtype, validate=False),
+            "step": pd.Categorical.from_codes(v_step, dtype=step_dtype, validate=False),
             "visit": visit_no,
             "entered": v_entered,
             "left": v_left,
             "days": days,
             "target": v_target,
             "days_over": days_over,
-            "lane": pd.Categorical(lanes[v_step]),
+            "lane": pd.Categorical.from_codes(lane_of_step[v_step], dtype=lane_dtype, validate=False),
             "open": open_visit,
             "last": last_of_case,
             "seq": seq,
             "case_code": v_case,
             "step_pos": v_step,
-        }
+        },
+        copy=False,  # the arrays are this function's own and never change after
     )
 
     # Deviations: undeclared moves, and cases that start outside a start step.
@@ -264,27 +296,27 @@ def replay(
     # Cases.
     last_idx = np.flatnonzero(last_of_case)
     visits_per_case = np.diff(np.append(case_start_idx, nv))
-    status = np.where(complete_case, "complete", "open").astype(object)
     stalled = ~complete_case & (days_over[last_idx] > 0)
-    status[stalled] = "stalled"
-    path = _paths(v_case, v_step, step_ids, len(case_id_arr))
+    status = pd.Categorical.from_codes(
+        np.where(complete_case, 0, np.where(stalled, 2, 1)), dtype=_CASE_STATUS_DTYPE, validate=False
+    )
     cases = pd.DataFrame(
         {
-            "case_id": case_id_arr,
+            "case_id": pd.Categorical.from_codes(np.arange(len(case_id_arr)), dtype=case_dtype, validate=False),
             "status": status,
-            "current_step": step_ids[v_step[last_idx]],
+            "current_step": pd.Categorical.from_codes(v_step[last_idx], dtype=step_dtype, validate=False),
             "entered": v_entered[last_idx],
             "days_in_step": np.where(complete_case, np.nan, days[last_idx]),
             "target": np.where(complete_case, np.nan, v_target[last_idx]),
             "days_over": np.where(complete_case, np.nan, days_over[last_idx]),
             "visits": visits_per_case,
             "deviations": dev_count,
-            "path": path,
-            "lane": lanes[v_step[last_idx]],
+            "lane": pd.Categorical.from_codes(lane_of_step[v_step[last_idx]], dtype=lane_dtype, validate=False),
             "started": v_entered[case_start_idx],
-        }
+        },
+        copy=False,
     )
-    spans = _spans(process, visits, complete_case, case_id_arr, as_of_ts)
+    spans = _spans(process, visits, complete_case, case_dtype, as_of_ts)
     first = pd.Timestamp(ts.min()) if len(ts) else None
     last = pd.Timestamp(ts.max()) if len(ts) else None
     return Replay(
@@ -298,6 +330,67 @@ def replay(
         first_event=first,
         last_event=last,
     )
+
+
+def event_order(
+    case_codes: npt.NDArray[np.intp], ts: npt.NDArray[np.datetime64], pos: npt.NDArray[np.int32]
+) -> npt.NDArray[np.intp]:
+    """The order of events: by case, then timestamp, then step position, then input order.
+
+    When case, time and step fit in 62 bits together (time counted in its
+    coarsest exact unit, e.g. days for date-only data), one stable sort of a
+    packed int64 key; otherwise a three-key lexsort. Both are stable, so input
+    order breaks the remaining ties, and both give the same order.
+    """
+    if len(ts) == 0:
+        return np.arange(0, dtype=np.intp)
+    t = ts.view(np.int64)
+    offset = t - t.min()
+    unit = int(np.gcd.reduce(offset)) or 1
+    ticks = offset // unit
+    bits_t = int(ticks.max()).bit_length()
+    bits_p = int(pos.max()).bit_length()
+    bits_c = int(case_codes.max()).bit_length()
+    if bits_t + bits_p + bits_c <= 62:
+        key = (case_codes.astype(np.int64) << (bits_t + bits_p)) | (ticks << bits_p) | pos.astype(np.int64)
+        return np.argsort(key, kind="stable")
+    return np.lexsort((pos, ts, case_codes))
+
+
+def _codes(values: pd.Series, *, sort: bool = False) -> tuple[npt.NDArray[np.intp], Any]:
+    """Integer codes and their values; a categorical column's own codes cost nothing.
+
+    With ``sort``, codes follow the sorted values (a categorical's categories are sorted
+    when it is made by ``read_events``; any other column is factorised sorted).
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype) and (not sort or values.cat.categories.is_monotonic_increasing):
+        return np.asarray(values.cat.codes, dtype=np.intp), values.cat.categories
+    codes, uniques = pd.factorize(values, sort=sort)
+    return np.asarray(codes, dtype=np.intp), uniques
+
+
+def by_step(step_codes: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
+    """A stable order by step code. Step codes fit in 16 bits, where numpy's stable
+    sort is a radix sort: linear time, and rows keep their order within a step."""
+    return np.argsort(step_codes.astype(np.int16), kind="stable")
+
+
+def _visit_numbers(v_case: npt.NDArray[Any], v_step: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """1-based number of each visit among the case's visits to the same step.
+
+    Visits are in case then time order, so a stable sort by step puts them in
+    (step, case, time) order: each run of one case and step is numbered 1, 2, ...
+    """
+    n = len(v_case)
+    order = by_step(v_step)
+    sc, ss = v_case[order], v_step[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = (sc[1:] != sc[:-1]) | (ss[1:] != ss[:-1])
+    idx = np.arange(n)
+    group_start = np.maximum.accumulate(np.where(new, idx, 0))
+    out = np.empty(n, dtype=np.int64)
+    out[order] = idx - group_start + 1
+    return out
 
 
 def _step_pos(process: Process, name: Any) -> int:
@@ -315,32 +408,44 @@ def _frame_log(frame: pd.DataFrame, process: Process) -> EventLog:
 
 def _paths(
     v_case: npt.NDArray[np.int64], v_step: npt.NDArray[np.int32], step_ids: npt.NDArray[Any], n_cases: int
-) -> npt.NDArray[Any]:
-    """Step ids joined by '>' per case, built once per distinct path (variant), not per case."""
+) -> tuple[npt.NDArray[np.intp], list[str]]:
+    """Per case, a code into a list of paths (step ids joined by '>'): each distinct
+    path (variant) is built once, not once per case."""
     if len(v_case) == 0:
-        return np.array([], dtype=object)
+        return np.array([], dtype=np.intp), []
     # A path is identified exactly by its sequence of step codes; group cases by it
     # with a padded matrix when paths are short (the usual case), else by text.
     lengths = np.bincount(v_case, minlength=n_cases)
     longest = int(lengths.max())
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    if longest <= 64 and n_cases * longest <= 50_000_000:
-        mat = np.full((n_cases, longest), -1, dtype=np.int16)
+    if longest <= 256 and n_cases * longest <= 100_000_000:
+        mat = np.full((n_cases, longest), -1, dtype=np.int64)
         col = np.arange(len(v_case)) - np.repeat(starts, lengths)
         mat[v_case, col] = v_step
-        uniq, inverse = np.unique(mat, axis=0, return_inverse=True)
-        texts = np.array([">".join(step_ids[r[r >= 0]]) for r in uniq], dtype=object)
-        out: npt.NDArray[Any] = texts[inverse.ravel()]
-        return out
-    s = pd.Series(step_ids[v_step]).groupby(v_case).agg(">".join)
-    return s.reindex(range(n_cases)).to_numpy(dtype=object)
+        # Two independent polynomial hashes per row, factorised; then checked row by row,
+        # so a collision can only cost speed (the exact fallback), never a wrong path.
+        h1 = np.zeros(n_cases, dtype=np.uint64)
+        h2 = np.zeros(n_cases, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for j in range(longest):
+                c = (mat[:, j] + 2).astype(np.uint64)
+                h1 = h1 * np.uint64(1_000_003) + c
+                h2 = h2 * np.uint64(0x9E3779B97F4A7C15) + c * np.uint64(2_654_435_761)
+        with np.errstate(over="ignore"):
+            key = pd.factorize(h1 ^ (h2 * np.uint64(0xBF58476D1CE4E5B9)))[0]
+        first = np.unique(key, return_index=True)[1]
+        if (mat == mat[first[key]]).all():
+            return np.asarray(key, dtype=np.intp), [">".join(step_ids[r[r >= 0]]) for r in mat[first]]
+    s = pd.Series(step_ids[v_step]).groupby(v_case).agg(">".join).reindex(range(n_cases))
+    codes, texts = pd.factorize(s)
+    return np.asarray(codes, dtype=np.intp), [str(t) for t in texts]
 
 
 def _spans(
     process: Process,
     visits: pd.DataFrame,
     complete_case: npt.NDArray[np.bool_],
-    case_ids: npt.NDArray[Any],
+    case_dtype: pd.CategoricalDtype,
     as_of: pd.Timestamp,
 ) -> pd.DataFrame:
     parts = []
@@ -363,42 +468,42 @@ def _spans(
         start_at = entered[firsts]
         # First entry to `to` after the start: the first `to` visit with a later sequence number.
         to_rows = np.flatnonzero(v_step == to)
-        start_seq_by_case = np.full(len(case_ids), np.iinfo(np.int64).max)
+        n_cases = len(case_dtype.categories)
+        start_seq_by_case = np.full(n_cases, np.iinfo(np.int64).max)
         start_seq_by_case[start_case] = start_seq
         after = to_rows[v_seq[to_rows] > start_seq_by_case[v_case[to_rows]]]
         ac = v_case[after]
         stop_rows = after[np.r_[True, ac[1:] != ac[:-1]]] if len(after) else after
-        stop_at_by_case = np.full(len(case_ids), np.datetime64("NaT"), dtype="M8[ns]")
+        stop_at_by_case = np.full(n_cases, np.datetime64("NaT"), dtype="M8[ns]")
         stop_at_by_case[v_case[stop_rows]] = entered[stop_rows]
         stop_at = stop_at_by_case[start_case]
         stopped = ~np.isnat(stop_at)
         end = np.where(stopped, stop_at, as_of64)
         days = clock_days(start_at, end, clock=t.clock, calendar=process.calendar)
         days = np.maximum(days, 0.0)
-        status = np.empty(len(start_case), dtype=object)
+        # Codes into SPAN_STATUSES: met, missed, overdue, running, void.
         if t.within is not None:
-            status[stopped] = np.where(days[stopped] <= t.within, "met", "missed")
-            late = ~stopped & (days > t.within)
+            met = days <= t.within
+            late = days > t.within
         else:
             assert t.at_least is not None
-            status[stopped] = np.where(days[stopped] >= t.at_least, "met", "missed")
+            met = days >= t.at_least
             late = np.zeros(len(start_case), dtype=bool)
         done = complete_case[start_case]
-        status[~stopped & done] = "void"
-        status[~stopped & ~done & late] = "overdue"
-        status[~stopped & ~done & ~late] = "running"
+        status = np.where(stopped, np.where(met, 0, 1), np.where(done, 4, np.where(late, 2, 3))).astype(np.int8)
         days[~stopped & done] = np.nan
         parts.append(
             pd.DataFrame(
                 {
-                    "case_id": case_ids[start_case],
+                    "case_id": pd.Categorical.from_codes(start_case, dtype=case_dtype, validate=False),
                     "target": t.id,
                     "started": start_at,
                     "stopped": stop_at,
                     "days": days,
-                    "status": status,
+                    "status": pd.Categorical.from_codes(status, dtype=_STATUS_DTYPE, validate=False),
                     "case_code": start_case,
-                }
+                },
+                copy=False,
             )
         )
     if not parts:
