@@ -73,12 +73,12 @@ if TYPE_CHECKING:
     from .checks import check_events
     from .clock import clock_days
     from .discover import discover
+    from .errors import ChangeError, ChartError, EventDataError, FlowmapError, RenderError, SpecError
     from .ingest import EventLog, read_events
     from .metrics import Drift, audit, drift
+    from .model import Process, SpanTarget, Step, Transition
     from .privacy import pseudonymise
     from .replay import Replay, replay
-    from .errors import ChangeError, ChartError, EventDataError, FlowmapError, RenderError, SpecError
-    from .model import Process, SpanTarget, Step, Transition
     from .spec import load_process, parse_process, process_schema
 
 
