@@ -39,10 +39,10 @@ def main() -> None:
     )
 
     examples = [
-        ("processes/legal-advice.yaml", "examples/data/legal-advice-tracker.csv", "legal-advice"),
-        ("processes/permanence-order.yaml", "examples/data/permanence-events.csv", "permanence-order"),
+        ("processes/legal-advice.yaml", "examples/data/legal-advice-tracker.csv", "legal-advice", "Child 2"),
+        ("processes/permanence-order.yaml", "examples/data/permanence-events.csv", "permanence-order", "PO-041"),
     ]
-    for process, events, name in examples:
+    for process, events, name, case in examples:
         run("check", events, "--process", process)
         run("audit", process, events, "-o", str(out / f"{name}-audit.csv"))
         run(
@@ -54,6 +54,10 @@ def main() -> None:
         run(
             "replay", process, events, "-o", str(out / f"{name}-cases.csv"), "--visits", str(out / f"{name}-visits.csv")
         )
+        run("map", process, "-o", str(out / f"{name}-map.svg"))
+        run("map", process, events, "-o", str(out / f"{name}-drift.svg"))
+        run("map", process, events, "-o", str(out / f"{name}-drift.png"))
+        run("map", process, events, "--case", case, "-o", str(out / f"{name}-case.svg"))
 
     print(f"\nDone. Outputs are in {out}:")
     for f in sorted(out.iterdir()):

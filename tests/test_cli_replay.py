@@ -142,3 +142,39 @@ def test_discover_writes_a_valid_draft(runner: CliRunner, tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     text = out.read_text()
     assert "looked after" in text and "moves" in text
+
+
+def test_map_without_and_with_events(runner: CliRunner, tmp_path: Path) -> None:
+    out = ok(runner, "map", LEGAL, "-o", str(tmp_path / "plain.svg"), "--renderer", "wasm")
+    assert "wrote" in out
+    ok(runner, "map", LEGAL, TRACKER, "-o", str(tmp_path / "drift.png"), "--renderer", "wasm")
+    assert (tmp_path / "drift.png").read_bytes().startswith(b"\x89PNG")
+    ok(runner, "map", LEGAL, TRACKER, "--metric", "time", "--direction", "LR", "--no-lanes", "-o",
+       str(tmp_path / "time.mmd"))  # fmt: skip
+    assert "flowchart LR" in (tmp_path / "time.mmd").read_text()
+    assert "subgraph" not in (tmp_path / "time.mmd").read_text()
+
+
+def test_map_case_overlay_and_errors(runner: CliRunner, tmp_path: Path) -> None:
+    ok(runner, "map", LEGAL, TRACKER, "--case", "Child 2", "-o", str(tmp_path / "c.svg"), "--renderer", "wasm")
+    assert "case Child 2 (complete)" in (tmp_path / "c.svg").read_text()
+    bad = runner.invoke(cli, ["map", LEGAL, TRACKER, "--case", "Child 99", "-o", str(tmp_path / "x.svg")])
+    assert bad.exit_code == 1
+    assert "case 'Child 99' is not in the data (cases include 'Child 1'" in bad.stderr
+    no_events = runner.invoke(cli, ["map", LEGAL, "--case", "Child 2", "-o", str(tmp_path / "x.svg")])
+    assert no_events.exit_code == 1
+    assert "need an EVENTS file" in no_events.stderr
+    wrong = runner.invoke(cli, ["map", LEGAL, "-o", str(tmp_path / "x.jpg")])
+    assert wrong.exit_code == 1
+    assert "unknown extension '.jpg'" in wrong.stderr
+
+
+def test_map_case_by_pseudonym(runner: CliRunner, tmp_path: Path) -> None:
+    from flowmap.privacy import pseudonym
+
+    alias = pseudonym("Child 2", "k")
+    ok(runner, "map", LEGAL, TRACKER, "--pseudonymise", "k", "--case", alias, "-o", str(tmp_path / "c.svg"),
+       "--renderer", "wasm")  # fmt: skip
+    text = (tmp_path / "c.svg").read_text()
+    assert f"case {alias} (complete)" in text
+    assert "Child 2" not in text

@@ -427,5 +427,86 @@ def discover(events: Path, output: Path, process_id: str | None, **opts: Any) ->
     click.echo(f"wrote {output}: edit it, then check it with `flowmap validate {output}`")
 
 
+@cli.command("map")
+@click.argument("process_path", metavar="PROCESS", type=click.Path(path_type=Path))
+@click.argument("events", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Map file: .svg, .png, .pdf, .dot or .mmd (Mermaid).")  # fmt: skip
+@click.option("--metric", type=click.Choice(["frequency", "time", "drift"]), default=None,
+              help="What the figures show (default: drift when events are given).")  # fmt: skip
+@click.option("--case", "case_id", metavar="ID", help="Overlay one case's journey (needs EVENTS).")
+@click.option("--lanes/--no-lanes", default=True, show_default=True, help="Group steps in swimlanes.")
+@click.option("--direction", type=click.Choice(["auto", "LR", "TB", "grid"]), default="auto", show_default=True,
+              help="LR, TB, grid (rows that snake back and forth) or auto: what fits A4 landscape best.")  # fmt: skip
+@click.option("--title", help="Title (default: the process title).")
+@click.option("--renderer", type=click.Choice(["auto", "system", "wasm"]), default="auto", show_default=True,
+              help="Graphviz for the layout: system dot, or the bundled WebAssembly build.")  # fmt: skip
+@click.option("--as-of", "as_of", metavar="DATE", help="Measure open cases to this date (default: latest event).")
+@click.option("--pseudonymise", metavar="KEY", envvar="FLOWMAP_PSEUDONYM_KEY",
+              help="Show --case's id as its keyed pseudonym; --case may also be given as the pseudonym.")  # fmt: skip
+@event_options
+@_user_errors
+def map_cmd(
+    process_path: Path,
+    events: Path | None,
+    output: Path,
+    metric: str | None,
+    case_id: str | None,
+    lanes: bool,
+    direction: str,
+    title: str | None,
+    renderer: str,
+    pseudonymise: str | None,
+    **opts: Any,
+) -> None:
+    """Draw a process map, annotated with the data when EVENTS are given.
+
+    The layout comes from the process alone, so it does not move between
+    meetings. Works with no Graphviz installed (a WebAssembly build is
+    bundled).
+    """
+    from .metrics import map_metrics
+    from .render import write_map
+    from .spec import load_process
+
+    if events is None:
+        if case_id or metric:
+            raise _UserError("--case and --metric need an EVENTS file")
+        process = load_process(process_path)
+        write_map(output, process, None, None, metric=None, direction=direction, lanes=lanes, title=title,
+                  renderer=renderer)  # fmt: skip
+        click.echo(f"wrote {output}")
+        return
+    result = _replay(process_path, events, opts)
+    metrics = map_metrics(result)
+    journey = None
+    if case_id is not None:
+        journey = _journey(result, case_id, pseudonymise)
+    write_map(output, result.process, metrics, journey, metric=metric or "drift", direction=direction, lanes=lanes,
+              title=title, renderer=renderer)  # fmt: skip
+    click.echo(f"wrote {output} (as of {result.as_of.date()})")
+
+
+def _journey(result: Any, case_id: str, key: str | None) -> Any:
+    from .metrics import case_journey
+    from .privacy import pseudonym
+
+    ids = [str(c) for c in result.cases["case_id"]]
+    if key:
+        by_pseudonym = {pseudonym(c, key): c for c in ids}
+        real = by_pseudonym.get(case_id, case_id)
+        try:
+            journey = case_journey(result, real)
+        except KeyError as e:
+            raise FlowmapError(str(e.args[0]).replace(real, case_id)) from None
+        from dataclasses import replace
+
+        return replace(journey, case_id=pseudonym(real, key))
+    try:
+        return case_journey(result, case_id)
+    except KeyError as e:
+        raise FlowmapError(str(e.args[0])) from None
+
+
 def main() -> None:  # pragma: no cover - console entry for tools that want a function
     cli(prog_name="flowmap")

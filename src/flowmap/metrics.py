@@ -21,11 +21,17 @@ __all__ = [
     "AUDIT_COLUMNS",
     "DRIFT_COLUMNS",
     "EDGE_COLUMNS",
+    "RAG_RULE",
     "TARGET_COLUMNS",
+    "CaseJourney",
     "Drift",
+    "MapMetrics",
     "audit",
+    "case_journey",
     "drift",
     "edge_table",
+    "map_metrics",
+    "rag",
     "step_table",
     "target_table",
 ]
@@ -221,3 +227,114 @@ def _overdue_targets(result: Replay, n_cases: int) -> npt.NDArray[Any]:
     texts = np.array([";".join(t for i, t in enumerate(ids) if (int(m) >> i) & 1) for m in combos], dtype=object)
     out: npt.NDArray[Any] = texts[inverse.ravel()]
     return out
+
+
+# --- what a map needs ------------------------------------------------------------------
+
+RAG_RULE = "red: over half of visits over target; amber: over a tenth; green: a tenth or fewer"
+
+
+@dataclass(frozen=True)
+class MapMetrics:
+    """Everything a map shows about the data, computed from a replay: renderers take
+    this, never events.
+
+    ``steps`` has one row per step (end steps included) with ``visits``, ``cases``,
+    ``median_days``, ``p90_days``, ``target``, ``breaches``, ``breach_rate``,
+    ``excess_days`` and ``rag`` (red, amber, green, or none); ``edges`` is
+    :func:`edge_table`.
+    """
+
+    steps: pd.DataFrame
+    edges: pd.DataFrame
+    as_of: pd.Timestamp
+    first_event: pd.Timestamp | None
+    last_event: pd.Timestamp | None
+    cases: int
+    clock: str
+    targets: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class CaseJourney:
+    """One case's path for a map overlay: its visits in order and its deviations."""
+
+    case_id: str
+    status: str
+    visits: pd.DataFrame  # step, visit, entered, left, days, target, days_over, in order
+    deviations: pd.DataFrame  # deviation, from, to, at
+
+
+def rag(breach_rate: float, has_target: bool) -> str:
+    """Red, amber or green against target (see :data:`RAG_RULE`), or ``none``.
+
+    Examples
+    --------
+    >>> [rag(r, True) for r in (0.0, 0.1, 0.3, 0.6)], rag(0.9, False)
+    (['green', 'green', 'amber', 'red'], 'none')
+    """
+    if not has_target or np.isnan(breach_rate):
+        return "none"
+    if breach_rate > 0.5:
+        return "red"
+    if breach_rate > 0.1:
+        return "amber"
+    return "green"
+
+
+def map_metrics(result: Replay) -> MapMetrics:
+    """Per-step and per-edge figures for a map, end steps included (for frequency)."""
+    process = result.process
+    table = step_table(result).set_index("step")
+    v = result.visits
+    n = len(process.steps)
+    pos = v["step_pos"].to_numpy()
+    visits = np.bincount(pos, minlength=n)
+    cases = np.bincount(pos[v["visit"].to_numpy() == 1], minlength=n)
+    rows = []
+    for i, s in enumerate(process.steps):
+        if s.id in table.index:
+            r: dict[Any, Any] = table.loc[s.id].to_dict()
+            rows.append({**r, "step": s.id, "rag": rag(float(r["breach_rate"]), s.target is not None)})
+        else:  # an end step: it is reached, not waited in
+            rows.append({"step": s.id, "label": s.label, "lane": s.lane, "visits": int(visits[i]),
+                         "cases": int(cases[i]), "median_days": np.nan, "p90_days": np.nan, "target": np.nan,
+                         "breaches": 0, "breach_rate": np.nan, "excess_days": 0.0, "rag": "none"})  # fmt: skip
+    return MapMetrics(
+        steps=pd.DataFrame(rows).set_index("step", drop=False),
+        edges=edge_table(result),
+        as_of=result.as_of,
+        first_event=result.first_event,
+        last_event=result.last_event,
+        cases=len(result.cases),
+        clock=process.clock,
+        targets=target_table(result),
+    )
+
+
+def case_journey(result: Replay, case_id: str) -> CaseJourney:
+    """The visits and deviations of one case, for the deep dive of one child's case.
+
+    Raises
+    ------
+    KeyError
+        When the case is not in the replay; the message names a few that are.
+    """
+    ids = result.cases["case_id"].astype(str)
+    match = np.flatnonzero(ids.to_numpy() == str(case_id))
+    if not len(match):
+        sample = ", ".join(repr(x) for x in ids.head(5))
+        raise KeyError(f"case '{case_id}' is not in the data (cases include {sample})")
+    code = int(match[0])
+    v = result.visits
+    mine = v[v["case_code"].to_numpy() == code]
+    d = result.deviations
+    devs = d[d["case_code"].to_numpy() == code] if len(d) else d
+    return CaseJourney(
+        case_id=str(case_id),
+        status=str(result.cases["status"].iloc[code]),
+        visits=mine[["step", "visit", "entered", "left", "days", "target", "days_over"]]
+        .astype({"step": str})
+        .reset_index(drop=True),
+        deviations=devs[["deviation", "from", "to", "at"]].reset_index(drop=True),
+    )

