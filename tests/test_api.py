@@ -60,6 +60,8 @@ def test_importing_a_submodule_does_not_hide_its_function() -> None:
 
     importlib.import_module("flowmap.replay")
     importlib.import_module("flowmap.discover")
+    importlib.import_module("flowmap.simulate")
+    assert callable(flowmap.simulate)
     assert callable(flowmap.replay)
     assert callable(flowmap.discover)
     from flowmap.replay import Replay

@@ -39,46 +39,75 @@ _EXPORTS: dict[str, str] = {
     "discover": "discover",
     "check_events": "checks",
     "pseudonymise": "privacy",
+    "MapMetrics": "metrics",
+    "map_metrics": "metrics",
+    "case_journey": "metrics",
+    "render_map": "render",
+    "write_map": "render",
+    "Change": "change",
+    "load_change": "change",
+    "Model": "simulate",
+    "SimulationResult": "simulate",
+    "fit": "simulate",
+    "model_from_process": "simulate",
+    "simulate": "simulate",
+    "synthesize": "simulate",
 }
 
 __all__ = [
+    "Change",
     "ChangeError",
     "ChartError",
     "Drift",
     "EventDataError",
     "EventLog",
     "FlowmapError",
+    "MapMetrics",
+    "Model",
     "Process",
     "RenderError",
     "Replay",
+    "SimulationResult",
     "SpanTarget",
     "SpecError",
     "Step",
     "Transition",
     "__version__",
     "audit",
+    "case_journey",
     "check_events",
     "clock_days",
     "discover",
     "drift",
+    "fit",
+    "load_change",
     "load_process",
+    "map_metrics",
+    "model_from_process",
     "parse_process",
     "process_schema",
     "pseudonymise",
     "read_events",
+    "render_map",
     "replay",
+    "simulate",
+    "synthesize",
+    "write_map",
 ]
 
 if TYPE_CHECKING:
+    from .change import Change, load_change
     from .checks import check_events
     from .clock import clock_days
     from .discover import discover
     from .errors import ChangeError, ChartError, EventDataError, FlowmapError, RenderError, SpecError
     from .ingest import EventLog, read_events
-    from .metrics import Drift, audit, drift
+    from .metrics import Drift, MapMetrics, audit, case_journey, drift, map_metrics
     from .model import Process, SpanTarget, Step, Transition
     from .privacy import pseudonymise
+    from .render import render_map, write_map
     from .replay import Replay, replay
+    from .simulate import Model, SimulationResult, fit, model_from_process, simulate, synthesize
     from .spec import load_process, parse_process, process_schema
 
 

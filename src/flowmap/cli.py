@@ -113,9 +113,11 @@ def show(file: Path) -> None:
 
 
 @cli.command()
+@click.option("--change", "which", flag_value="change", help="The schema of change files instead.")
+@click.option("--pdsa", "which", flag_value="pdsa", help="The schema of PDSA logs instead.")
 @_user_errors
-def schema() -> None:
-    """Print the JSON Schema of process files, for editors.
+def schema(which: str | None) -> None:
+    """Print the JSON Schema of process files (or change files, or PDSA logs), for editors.
 
     Save it (flowmap schema > flowmap-process.schema.json) and start a process
     file with `# yaml-language-server: $schema=flowmap-process.schema.json`
@@ -123,7 +125,16 @@ def schema() -> None:
     """
     from .spec import process_schema, schema_json
 
-    click.echo(schema_json(process_schema()), nl=False)
+    if which == "change":
+        from .change import change_schema
+
+        click.echo(schema_json(change_schema()), nl=False)
+    elif which == "pdsa":
+        from .pdsa import pdsa_schema
+
+        click.echo(schema_json(pdsa_schema()), nl=False)
+    else:
+        click.echo(schema_json(process_schema()), nl=False)
 
 
 # --- events ----------------------------------------------------------------------------
@@ -506,6 +517,125 @@ def _journey(result: Any, case_id: str, key: str | None) -> Any:
         return case_journey(result, case_id)
     except KeyError as e:
         raise FlowmapError(str(e.args[0])) from None
+
+
+def _model(process_path: Path, events: Path | None, opts: dict[str, Any]) -> Any:
+    from .simulate import fit, model_from_process
+    from .spec import load_process
+
+    if events is None:
+        return model_from_process(load_process(process_path))
+    return fit(_replay(process_path, events, opts))
+
+
+@cli.command("simulate")
+@click.argument("process_path", metavar="PROCESS", type=click.Path(path_type=Path))
+@click.argument("events", required=False, type=click.Path(path_type=Path))
+@click.option("-c", "--change", "change_paths", multiple=True, type=click.Path(path_type=Path),
+              help="A change file (flowmap-change: 1); repeat to compare several.")  # fmt: skip
+@click.option("--runs", type=int, default=300, show_default=True, help="Replications of the cohort.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed: the same seed, the same numbers.")
+@click.option("--cases", type=int, help="Cases per run (default: the number in the data, or 100).")
+@click.option("--explain", is_flag=True, help="Print every model parameter and where it came from.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write .json or .csv.")
+@click.option("--as-of", "as_of", metavar="DATE", help="Fit on events up to this date.")
+@event_options
+@_user_errors
+def simulate_cmd(
+    process_path: Path,
+    events: Path | None,
+    change_paths: tuple[Path, ...],
+    runs: int,
+    seed: int,
+    cases: int | None,
+    explain: bool,
+    output: Path | None,
+    **opts: Any,
+) -> None:
+    """Test a proposed change before the PDSA: baseline and changes over many seeded runs.
+
+    Fits a model from the events (or from the process file alone), applies
+    each change file, and prints, per span target and end to end, the met
+    rate, median and p90 days with 95% intervals over runs, and the
+    difference from the baseline.
+    """
+    from .change import load_change
+    from .output import rich_table, write_table, write_text
+    from .simulate import simulate
+
+    model = _model(process_path, events, opts)
+    changes = [load_change(c, model.process) for c in change_paths]
+    console = _console()
+    if explain:
+        params = pd_frame([p.as_dict() for p in model.parameters])
+        console.print(rich_table(params, title="Model parameters: value and where it came from"))
+    result = simulate(model, changes, runs=runs, seed=seed, cases=cases)
+    console.print(f"{model.process.title}: {result.runs} runs of {result.cases} cases, seed {result.seed}; "
+                  f"95% intervals over runs", markup=False)  # fmt: skip
+    console.print(rich_table(result.summary(), max_rows=200))
+    for line in result.sentences(model.process):
+        console.print(line, markup=False)
+    for name, n in result.capped.items():
+        if n:
+            console.print(f"note: {n} simulated cases in '{name}' went round a loop {1000} times and were stopped "
+                          "(counted as missing targets they had started)", markup=False)  # fmt: skip
+    if output is not None:
+        if output.suffix.lower() == ".json":
+            write_text(output, json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n")
+        else:
+            write_table(result.table(), output, sheet="simulation")
+        click.echo(f"wrote {output}", err=True)
+
+
+def pd_frame(rows: list[dict[str, Any]]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(rows)
+
+
+@cli.command()
+@click.argument("process_path", metavar="PROCESS", type=click.Path(path_type=Path))
+@click.option("--from", "from_events", type=click.Path(path_type=Path), help="Fit the model on these events first.")
+@click.option("-c", "--change", "change_path", type=click.Path(path_type=Path), help="Apply a change file.")
+@click.option("--cases", type=int, required=True, help="How many cases.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--start", default="2025-01-06", show_default=True, help="Date the first case arrives.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Event log to write: .csv or .parquet.")  # fmt: skip
+@event_options
+@_user_errors
+def synth(
+    process_path: Path,
+    from_events: Path | None,
+    change_path: Path | None,
+    cases: int,
+    seed: int,
+    start: str,
+    output: Path,
+    **opts: Any,
+) -> None:
+    """Write a simulated event log (case_id, event, timestamp) for demos, tests and benchmarks.
+
+    Cases arrive at the model's rate from --start; the log ends at the last
+    arrival, so cases still going then are open, as in a real extract.
+    """
+    from .change import load_change
+    from .output import atomic_path, write_table
+    from .simulate import apply_change, synthesize
+
+    model = _model(process_path, from_events, opts)
+    if change_path is not None:
+        model = apply_change(model, load_change(change_path, model.process))
+    frame = synthesize(model, cases=cases, seed=seed, start=start)
+    ext = output.suffix.lower()
+    if ext == ".parquet":
+        with atomic_path(output) as tmp:
+            frame.to_parquet(tmp, index=False)
+    elif ext == ".csv":
+        write_table(frame, output)
+    else:
+        raise FlowmapError(f"cannot write events to {output}: use .csv or .parquet")
+    click.echo(f"wrote {output}: {frame['case_id'].nunique()} cases, {len(frame)} events")
 
 
 def main() -> None:  # pragma: no cover - console entry for tools that want a function

@@ -246,7 +246,8 @@ def rich_table(df: pd.DataFrame, *, title: str | None = None, max_rows: int | No
         if c in numeric:
             table.add_column(str(c), justify="right", min_width=min(len(str(c)), 8))
         else:
-            longest = int(df[c].astype(str).str.len().max()) if len(df) else 0
+            lengths = df[c].astype(str).str.len()
+            longest = int(lengths.max()) if len(df) and lengths.notna().any() else 0
             table.add_column(str(c), justify="left", overflow="fold", min_width=min(longest, 16))
     shown = df if max_rows is None else df.head(max_rows)
     rates = [str(c).endswith("rate") for c in df.columns]

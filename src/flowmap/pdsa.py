@@ -1,0 +1,106 @@
+"""PDSA logs (``flowmap-pdsa: 1``): the tests of change a team ran, to mark on charts and in reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import Problem, SpecError
+from .yamldoc import parse_yaml, pydantic_problems, read_text, source_name
+
+__all__ = ["Cycle", "PdsaLog", "load_pdsa", "parse_pdsa", "pdsa_schema"]
+
+Slug = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", max_length=40)]
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+
+class CycleDoc(_Doc):
+    """One Plan-Do-Study-Act cycle: a test of change."""
+
+    id: Slug = Field(description="Short id shown on charts, e.g. PDSA-1.")
+    title: Annotated[str, Field(min_length=1, max_length=120)]
+    start: dt.date = Field(description="Date the test started (YYYY-MM-DD); charts mark it here.")
+    end: dt.date | None = Field(None, description="Date the test ended, if it has.")
+    change: str | None = Field(None, description="What was changed.")
+    steps: list[str] = Field([], description="Steps of the process the change touches.")
+    targets: list[str] = Field([], description="Span targets it is meant to move.")
+    prediction: str | None = None
+    result: str | None = Field(None, description="What was learned.")
+
+    @model_validator(mode="after")
+    def _order(self) -> CycleDoc:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"'end' ({self.end}) is before 'start' ({self.start})")
+        return self
+
+
+class PdsaDoc(_Doc):
+    flowmap_pdsa: Literal[1] = Field(alias="flowmap-pdsa")
+    project: str | None = None
+    cycles: Annotated[list[CycleDoc], Field(min_length=1)]
+
+
+@dataclass(frozen=True)
+class Cycle:
+    id: str
+    title: str
+    start: dt.date
+    end: dt.date | None = None
+    change: str | None = None
+    steps: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    prediction: str | None = None
+    result: str | None = None
+
+
+@dataclass(frozen=True)
+class PdsaLog:
+    cycles: tuple[Cycle, ...]
+    project: str | None = None
+    path: Path | None = None
+
+
+def pdsa_schema() -> dict[str, Any]:
+    schema = PdsaDoc.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "flowmap PDSA log (format 1)"
+    return schema
+
+
+def load_pdsa(path: str | Path) -> PdsaLog:
+    p = Path(path)
+    return parse_pdsa(read_text(p, what="PDSA log"), file=str(p), path=p)
+
+
+def parse_pdsa(text: str, *, file: str | None = None, path: Path | None = None) -> PdsaLog:
+    """Validate a PDSA log; every problem at once, located. Cycle ids must be unique."""
+    name = source_name(file)
+    doc, problems = parse_yaml(text, name)
+    if doc is None:
+        raise SpecError(problems)
+    if not isinstance(doc.data, dict):
+        raise SpecError([doc.problem((), "a PDSA log is a mapping with 'flowmap-pdsa: 1' and 'cycles'")])
+    try:
+        parsed = PdsaDoc.model_validate(doc.data)
+    except ValidationError as e:
+        raise SpecError(pydantic_problems(doc, PdsaDoc, e.errors())) from None
+    seen: dict[str, int] = {}
+    dupes: list[Problem] = []
+    for i, c in enumerate(parsed.cycles):
+        if c.id in seen:
+            dupes.append(doc.problem(("cycles", i, "id"), f"duplicate cycle id '{c.id}'"))
+        seen[c.id] = i
+    if dupes:
+        raise SpecError(dupes)
+    cycles = tuple(
+        Cycle(c.id, c.title, c.start, c.end, c.change, tuple(c.steps), tuple(c.targets), c.prediction, c.result)
+        for c in sorted(parsed.cycles, key=lambda c: (c.start, c.id))
+    )
+    return PdsaLog(cycles=cycles, project=parsed.project, path=path)
