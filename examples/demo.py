@@ -59,9 +59,30 @@ def main() -> None:
         run("map", process, events, "-o", str(out / f"{name}-drift.png"))
         run("map", process, events, "--case", case, "-o", str(out / f"{name}-case.svg"))
 
+    run("chart", "processes/legal-advice.yaml", "examples/data/legal-advice-tracker.csv", "--target",
+        "legal_turnaround", "--pdsa", "examples/pdsa-legal-advice.yaml", "-o", str(out / "legal-turnaround-run.svg"),
+        "--signals", str(out / "legal-turnaround-signals.json"))  # fmt: skip
+    run(
+        "simulate",
+        "processes/legal-advice.yaml",
+        "examples/data/legal-advice-tracker.csv",
+        "--change",
+        "processes/changes/referral-form.yaml",
+        "--runs",
+        "300",
+        "-o",
+        str(out / "referral-form-simulation.json"),
+    )
+    run("report", "processes/legal-advice.yaml", "examples/data/legal-advice-tracker.csv", "--pdsa",
+        "examples/pdsa-legal-advice.yaml", "--change", "processes/changes/referral-form.yaml", "--suppress-below", "5",
+        "-o", str(out / "legal-advice-report.html"))  # fmt: skip
+    run("report", "processes/permanence-order.yaml", "examples/data/permanence-events.csv", "--suppress-below", "5",
+        "-o", str(out / "permanence-order-report.html"))  # fmt: skip
+
     print(f"\nDone. Outputs are in {out}:")
     for f in sorted(out.iterdir()):
         print(f"  {f.name}")
+    print(f"\nOpen the reports first: {out / 'legal-advice-report.html'} and {out / 'permanence-order-report.html'}")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,13 @@ _EXPORTS: dict[str, str] = {
     "model_from_process": "simulate",
     "simulate": "simulate",
     "synthesize": "simulate",
+    "run_chart": "charts",
+    "xmr_chart": "charts",
+    "target_series": "charts",
+    "read_series": "charts",
+    "load_pdsa": "pdsa",
+    "write_report": "report",
+    "report_html": "report",
 }
 
 __all__ = [
@@ -81,6 +88,7 @@ __all__ = [
     "drift",
     "fit",
     "load_change",
+    "load_pdsa",
     "load_process",
     "map_metrics",
     "model_from_process",
@@ -88,15 +96,22 @@ __all__ = [
     "process_schema",
     "pseudonymise",
     "read_events",
+    "read_series",
     "render_map",
     "replay",
+    "report_html",
+    "run_chart",
     "simulate",
     "synthesize",
+    "target_series",
     "write_map",
+    "write_report",
+    "xmr_chart",
 ]
 
 if TYPE_CHECKING:
     from .change import Change, load_change
+    from .charts import read_series, run_chart, target_series, xmr_chart
     from .checks import check_events
     from .clock import clock_days
     from .discover import discover
@@ -104,9 +119,11 @@ if TYPE_CHECKING:
     from .ingest import EventLog, read_events
     from .metrics import Drift, MapMetrics, audit, case_journey, drift, map_metrics
     from .model import Process, SpanTarget, Step, Transition
+    from .pdsa import load_pdsa
     from .privacy import pseudonymise
     from .render import render_map, write_map
     from .replay import Replay, replay
+    from .report import report_html, write_report
     from .simulate import Model, SimulationResult, fit, model_from_process, simulate, synthesize
     from .spec import load_process, parse_process, process_schema
 

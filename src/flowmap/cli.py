@@ -638,5 +638,138 @@ def synth(
     click.echo(f"wrote {output}: {frame['case_id'].nunique()} cases, {len(frame)} events")
 
 
+@cli.command()
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path), metavar="[PROCESS EVENTS]")
+@click.option("--target", "target_id", metavar="ID", help="Chart this span target: one point per case.")
+@click.option("--series", "series_path", type=click.Path(path_type=Path), help="Chart a date,value CSV instead.")
+@click.option("--kind", type=click.Choice(["run", "xmr"]), default="run", show_default=True)
+@click.option("--pdsa", "pdsa_path", type=click.Path(path_type=Path), help="PDSA log (flowmap-pdsa: 1) to mark.")
+@click.option("--baseline", type=int, help="Use the first N points as the baseline (default: before the first PDSA).")
+@click.option("--rebase", multiple=True, metavar="PDSA_ID", help="XmR: start new limits at this PDSA cycle.")
+@click.option("--screen", is_flag=True, help="XmR: leave out moving ranges above 3.267 x their mean.")
+@click.option("--better", type=click.Choice(["lower", "higher"]), default="lower", show_default=True,
+              help="Which way is improvement, for colouring signals.")  # fmt: skip
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Chart file: .svg, .png or .pdf.")  # fmt: skip
+@click.option("--signals", "signals_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the centre, limits and each rule's flagged points as JSON.")  # fmt: skip
+@click.option("--as-of", "as_of", metavar="DATE", help="Measure open cases to this date (default: latest event).")
+@click.option(
+    "--pseudonymise", metavar="KEY", envvar="FLOWMAP_PSEUDONYM_KEY", help="Pseudonymise case ids in --signals."
+)
+@event_options
+@_user_errors
+def chart(
+    inputs: tuple[Path, ...],
+    target_id: str | None,
+    series_path: Path | None,
+    kind: str,
+    pdsa_path: Path | None,
+    baseline: int | None,
+    rebase: tuple[str, ...],
+    screen: bool,
+    better: str,
+    output: Path,
+    signals_path: Path | None,
+    pseudonymise: str | None,
+    **opts: Any,
+) -> None:
+    """Run chart or XmR chart of a measure, with PDSA cycles marked and the rules applied.
+
+    Give PROCESS EVENTS and --target ID (one point per case, dated when its
+    clock stopped), or --series FILE (any date,value CSV). Prints a reading in
+    plain words.
+    """
+    from dataclasses import replace
+
+    from .charts import chart_figure, read_series, run_chart, target_series, xmr_chart
+    from .output import write_bytes, write_text
+    from .pdsa import load_pdsa
+
+    if series_path is not None:
+        if inputs or target_id:
+            raise _UserError("give either --series FILE, or PROCESS EVENTS --target ID, not both")
+        series = read_series(series_path)
+    else:
+        if len(inputs) != 2 or not target_id:
+            raise _UserError("give PROCESS EVENTS --target ID, or --series FILE")
+        series = target_series(_replay(inputs[0], inputs[1], opts), target_id)
+    if pseudonymise:
+        from .privacy import pseudonym
+
+        series = replace(series, labels=tuple(None if x is None else pseudonym(x, pseudonymise) for x in series.labels),
+                         open_labels=tuple(pseudonym(x, pseudonymise) for x in series.open_labels))  # fmt: skip
+    log = load_pdsa(pdsa_path) if pdsa_path else None
+    if kind == "run":
+        if rebase or screen:
+            raise _UserError("--rebase and --screen apply to --kind xmr")
+        result = run_chart(series, pdsa=log, baseline=baseline)
+    else:
+        result = xmr_chart(series, pdsa=log, baseline=baseline, rebase=rebase, screen=screen,
+                           better=better)  # type: ignore[arg-type]  # fmt: skip
+    result = replace(result, better=better)
+    ext = output.suffix.lower().lstrip(".")
+    if ext not in ("svg", "png", "pdf"):
+        raise FlowmapError(f"cannot write a chart to {output}: use .svg, .png or .pdf")
+    write_bytes(output, chart_figure(result, fmt=ext))
+    click.echo(result.reading())
+    click.echo(f"wrote {output}", err=True)
+    if signals_path is not None:
+        write_text(signals_path, json.dumps(result.signals(), indent=2, ensure_ascii=False) + "\n")
+        click.echo(f"wrote {signals_path}", err=True)
+
+
+@cli.command()
+@click.argument("process_path", metavar="PROCESS", type=click.Path(path_type=Path))
+@click.argument("events", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The report: one .html file.")  # fmt: skip
+@click.option("--pdsa", "pdsa_path", type=click.Path(path_type=Path), help="PDSA log to mark on charts and list.")
+@click.option("-c", "--change", "change_paths", multiple=True, type=click.Path(path_type=Path),
+              help="Change files to simulate against the baseline (repeatable).")  # fmt: skip
+@click.option("--runs", type=int, default=300, show_default=True, help="Simulation runs, with --change.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Simulation seed, with --change.")
+@click.option("--suppress-below", "suppress_below", type=click.IntRange(min=2), metavar="N",
+              help="Show counts below N as <N in every aggregate (e.g. 5, or 10 for small populations).")  # fmt: skip
+@click.option("--as-of", "as_of", metavar="DATE", help="Measure open cases to this date (default: latest event).")
+@click.option("--pseudonymise", metavar="KEY", envvar="FLOWMAP_PSEUDONYM_KEY",
+              help="Replace case ids by keyed pseudonyms (HMAC-SHA256); or set FLOWMAP_PSEUDONYM_KEY.")  # fmt: skip
+@click.option("--renderer", type=click.Choice(["auto", "system", "wasm"]), default="auto", show_default=True,
+              help="Graphviz for the map layout.")  # fmt: skip
+@event_options
+@_user_errors
+def report(
+    process_path: Path,
+    events: Path,
+    output: Path,
+    pdsa_path: Path | None,
+    change_paths: tuple[Path, ...],
+    runs: int,
+    seed: int,
+    suppress_below: int | None,
+    pseudonymise: str | None,
+    renderer: str,
+    **opts: Any,
+) -> None:
+    """Write one self-contained HTML report a manager can open offline and print on A4.
+
+    Summary in plain words, the annotated map, drift points, open cases, each
+    span target with its run chart and PDSA marks, the simulated changes, the
+    data ledger and notes on method.
+    """
+    from .change import load_change
+    from .pdsa import load_pdsa
+    from .report import write_report
+
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise FlowmapError(f"cannot write a report to {output}: use .html")
+    result = _replay(process_path, events, opts)
+    log = load_pdsa(pdsa_path) if pdsa_path else None
+    changes = [load_change(c, result.process) for c in change_paths]
+    write_report(output, result, pdsa=log, changes=changes, suppress_below=suppress_below, key=pseudonymise,
+                 runs=runs, seed=seed, renderer=renderer)  # fmt: skip
+    click.echo(f"wrote {output}: open it in any browser; it needs no network and prints on A4")
+
+
 def main() -> None:  # pragma: no cover - console entry for tools that want a function
     cli(prog_name="flowmap")

@@ -90,7 +90,9 @@ def parse_pdsa(text: str, *, file: str | None = None, path: Path | None = None) 
     try:
         parsed = PdsaDoc.model_validate(doc.data)
     except ValidationError as e:
-        raise SpecError(pydantic_problems(doc, PdsaDoc, e.errors())) from None
+        raise SpecError([*problems, *pydantic_problems(doc, PdsaDoc, e.errors())]) from None
+    if problems:
+        raise SpecError(problems)
     seen: dict[str, int] = {}
     dupes: list[Problem] = []
     for i, c in enumerate(parsed.cycles):

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-__all__ = ["pseudonym", "pseudonymise"]
+__all__ = ["pseudonym", "pseudonymise", "suppress"]
 
 PREFIX = "P-"
 LENGTH = 10
@@ -52,3 +52,16 @@ def pseudonymise(table: pd.DataFrame, key: str | None, columns: Iterable[str] = 
         mapped = np.array([pseudonym(u, key) for u in uniques] + [None], dtype=object)
         out[col] = mapped[codes]
     return out
+
+
+def suppress(count: int, below: int | None) -> str:
+    """A count as text, or ``<N`` when it is below ``N`` (and above zero).
+
+    Examples
+    --------
+    >>> suppress(3, 5), suppress(0, 5), suppress(12, 5), suppress(3, None)
+    ('<5', '0', '12', '3')
+    """
+    if below and 0 < count < below:
+        return f"<{below}"
+    return str(count)

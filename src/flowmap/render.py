@@ -75,8 +75,12 @@ def _wrap(text: str, width: int, lines: int) -> list[str]:
     return parts
 
 
-def _figures(process: Process, sid: str, metrics: MapMetrics | None, metric: Metric | None) -> tuple[list[str], str]:
-    """The figure lines printed in a step box, and its RAG status."""
+def _figures(
+    process: Process, sid: str, metrics: MapMetrics | None, metric: Metric | None, below: int | None = None
+) -> tuple[list[str], str]:
+    """The figure lines printed in a step box, and its RAG status (counts below ``below`` as <N)."""
+    from .privacy import suppress
+
     step = process.step(sid)
     unit = _unit(process)
     if metrics is None or metric is None:
@@ -88,10 +92,11 @@ def _figures(process: Process, sid: str, metrics: MapMetrics | None, metric: Met
         return lines, "none"
     r: dict[Any, Any] = metrics.steps.loc[sid].to_dict()
     visits, cases = int(r["visits"]), int(r["cases"])
+    vis, cas = suppress(visits, below), suppress(cases, below)
     if metric == "frequency":
-        return [f"{cases} case{'s' if cases != 1 else ''}", f"{visits} visit{'s' if visits != 1 else ''}"], "none"
+        return [f"{cas} case{'s' if cases != 1 else ''}", f"{vis} visit{'s' if visits != 1 else ''}"], "none"
     if step.end:
-        return [f"reached by {cases} case{'s' if cases != 1 else ''}"], "none"
+        return [f"reached by {cas} case{'s' if cases != 1 else ''}"], "none"
     if visits == 0:
         return ["no visits", "" if step.target is None else f"target {_days(step.target)} {unit}"], "none"
     target = "" if step.target is None else f" (target {_days(step.target)})"
@@ -100,7 +105,7 @@ def _figures(process: Process, sid: str, metrics: MapMetrics | None, metric: Met
     status = str(r["rag"])
     if status == "none":
         return [f"median {_days(r['median_days'])} {unit}", "no target"], "none"
-    share = f"{int(r['breaches'])} of {visits} over {_days(float(step.target or 0))}"
+    share = f"{suppress(int(r['breaches']), below)} of {vis} over {_days(float(step.target or 0))}"
     return [f"{status.upper()}: {share}", f"excess {_days(r['excess_days'])} {unit}"], status
 
 
@@ -185,15 +190,18 @@ def map_scene(
     *,
     metric: Metric | None = "drift",
     title: str | None = None,
+    suppress: int | None = None,
 ) -> Scene:
-    """The map as shapes: header, lanes, edges, steps, legend."""
+    """The map as shapes: header, lanes, edges, steps, legend (counts below ``suppress`` as <N)."""
+    from .privacy import suppress as hide
+
     metric = metric if metrics is not None else None
     opt = _options(process, metrics, case, metric, title)
     # A tall map keeps the page landscape by putting the legend beside it; a wide one, below.
     beside = lay.height > lay.width
     legend_w = 400.0 if beside else max(lay.width, 560.0)
     width = lay.width + legend_w + 12 if beside else legend_w
-    legend = _fit(_legend_lines(process, metrics, case, metric), legend_w)
+    legend = _fit(_legend_lines(process, metrics, case, metric, suppress), legend_w)
     legend_h = 24 + LINE * len(legend)
     sub_lines = textwrap.wrap(opt.subtitle, max(int((width - 24) / 6.2), 40))
     header = HEADER + 14 * (len(sub_lines) - 1)
@@ -243,7 +251,9 @@ def map_scene(
             width = 1.0 + 5.0 * math.sqrt(c / top) if c else 1.0
             if c == 0:
                 colour = "#b5b5b5"
-            label = f"{c}" if metric != "time" or c == 0 else f"{c} · {_days(medians[key])} d"
+            label = (
+                hide(c, suppress) if metric != "time" or c == 0 else f"{hide(c, suppress)} · {_days(medians[key])} d"
+            )
         else:
             bits = ["rework"] if rework else []
             if t.label and t.label != "rework":
@@ -273,14 +283,14 @@ def map_scene(
         mx, my = _bezier_mid(pts)
         if any(_inside(box(nb), mx, my) for nb in lay.nodes.values()):  # keep the label off step text
             mx, my = _point_at(pts, 0.2)
-        text = "not declared" if case is not None else f"not declared: {c}"
+        text = "not declared" if case is not None else f"not declared: {hide(c, suppress)}"
         scene.add(Text(mx, my + 4, text, size=9, fill=VERMILLION, halo=True, bold=True))
 
     # Steps.
     journey = _journey_lines(process, case) if case is not None else {}
     for s in process.steps:
         b = box(lay.nodes[s.id])
-        figures, status = _figures(process, s.id, metrics, metric)
+        figures, status = _figures(process, s.id, metrics, metric, suppress)
         faded = case is not None and s.id not in visited
         op = 0.35 if faded else 1.0
         stroke = STROKE[status]
@@ -369,7 +379,9 @@ def _journey_lines(process: Process, case: CaseJourney) -> dict[str, list[str]]:
 
 
 def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourney | None,
-                  metric: Metric | None) -> list[tuple[str, str]]:  # fmt: skip
+                  metric: Metric | None, below: int | None = None) -> list[tuple[str, str]]:  # fmt: skip
+    from .privacy import suppress
+
     unit = _unit(process)
     lines: list[tuple[str, str]] = [("heading", "How to read this map")]
     lines.append(("text", "Boxes are steps, in swimlanes by who does them (the lane is named at the top of each box "
@@ -409,7 +421,11 @@ def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourne
             records: list[dict[Any, Any]] = metrics.targets.to_dict("records")
             for r in records:
                 judged = int(r["met"]) + int(r["missed"]) + int(r["overdue"])
-                rate = "" if judged == 0 else f": met {int(r['met'])} of {judged} ({r['met_rate']:.0%})"
+                rate = (
+                    ""
+                    if judged == 0
+                    else (f": met {suppress(int(r['met']), below)} of {suppress(judged, below)} ({r['met_rate']:.0%})")
+                )
                 met[r["target"]] = rate
         for t in process.targets:
             bound = f"within {t.within:g}" if t.within is not None else f"at least {t.at_least:g}"
@@ -580,6 +596,7 @@ def render_map(
     lanes: bool = True,
     title: str | None = None,
     renderer: Renderer = "auto",
+    suppress: int | None = None,
 ) -> bytes:
     """Render a process map.
 
@@ -619,7 +636,7 @@ def render_map(
     if fmt not in ("svg", "png", "pdf"):
         raise RenderError(f"cannot write a map as '{fmt}'; use one of {', '.join(MAP_FORMATS)}")
     scene = map_scene(process, layout(process, direction=direction, lanes=lanes, renderer=renderer), metrics, case,
-                      metric=metric, title=title)  # fmt: skip
+                      metric=metric, title=title, suppress=suppress)  # fmt: skip
     if fmt == "svg":
         return to_svg(scene).encode("utf-8")
     if fmt == "png":

@@ -1,0 +1,215 @@
+"""One self-contained HTML report: summary, map, drift points, open cases, run charts, PDSA, simulation, ledger.
+
+Everything is inline (SVG figures, CSS); there are no scripts and no links
+to fetch, so the file opens offline and prints on A4. Every string from data
+or files is escaped by the template (jinja2 autoescape); the figures are SVG
+that flowmap wrote with its own escaping. The same inputs give the same bytes:
+there is no time stamp, and the simulation is seeded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from markupsafe import Markup, escape
+
+from . import __version__
+from .change import Change
+from .charts import chart_figure, run_chart, target_series
+from .metrics import RAG_RULE, audit, drift, map_metrics
+from .pdsa import PdsaLog
+from .privacy import pseudonymise, suppress
+from .render import render_map
+from .replay import Replay
+
+__all__ = ["report_html", "write_report"]
+
+
+def _svg(data: bytes) -> Markup:
+    text = data.decode("utf-8")
+    start = text.find("<svg")
+    return Markup(text[start:])  # flowmap's own SVG: every text in it was escaped when it was written
+
+
+def _cell(v: Any, *, count: bool, threshold: int | None) -> tuple[str, bool]:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "", False
+    if isinstance(v, pd.Timestamp):
+        return v.date().isoformat(), False
+    if isinstance(v, bool):
+        return ("yes" if v else "no"), False
+    if isinstance(v, (int, float)):
+        if count:
+            return suppress(int(v), threshold), True
+        f = float(v)
+        return (str(int(f)) if f.is_integer() else f"{f:.1f}"), True
+    return str(v), False
+
+
+def _table(df: pd.DataFrame, *, counts: Sequence[str] = (), threshold: int | None = None,
+           rates: Sequence[str] = ()) -> Markup:  # fmt: skip
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in df.columns)
+    rows = []
+    for rec in df.to_dict("records"):
+        cells = []
+        for c in df.columns:
+            v = rec[c]
+            if c in rates and v is not None and not (isinstance(v, float) and math.isnan(v)):
+                text, num = f"{100 * float(v):.0f}%", True
+            else:
+                text, num = _cell(v, count=c in counts, threshold=threshold)
+            cls = ' class="num"' if num else ""
+            cells.append(f"<td{cls}>{escape(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def report_html(
+    result: Replay,
+    *,
+    pdsa: PdsaLog | None = None,
+    changes: Sequence[Change] = (),
+    suppress_below: int | None = None,
+    key: str | None = None,
+    runs: int = 300,
+    seed: int = 1,
+    renderer: str = "auto",
+) -> str:
+    """The report as HTML text.
+
+    Parameters
+    ----------
+    result
+        A replay (:func:`flowmap.replay`).
+    pdsa
+        A PDSA log to mark on charts and list.
+    changes
+        Change files to simulate against the baseline fitted on this data.
+    suppress_below
+        Counts below this show as ``<N`` in every aggregate (Scottish disclosure
+        practice is 5, or 10 for small populations).
+    key
+        Replace case ids with keyed pseudonyms.
+    """
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    process = result.process
+    counts = result.counts
+    d = drift(result)
+    metrics = map_metrics(result)
+    t = suppress_below
+    unit = "working days" if process.clock == "working_days" else "days"
+    summary = [
+        f"{suppress(counts['cases'], t)} cases: {suppress(counts['complete'], t)} complete, "
+        f"{suppress(counts['open'], t)} open, of which {suppress(counts['stalled'], t)} are stalled (over the "
+        "target of the step they are at).",
+    ]
+    top = d.steps[d.steps["excess_days"] > 0].head(1)
+    if len(top):
+        row = top.iloc[0]
+        summary.append(
+            f"The biggest drift point is '{row['label']}' ({row['lane'] or 'no lane'}): "
+            f"{suppress(int(row['breaches']), t)} of {suppress(int(row['visits']), t)} visits over its target of "
+            f"{row['target']:g} {unit}, {row['excess_days']:.0f} {unit} over in all."
+        )
+    for r in d.targets.to_dict("records"):
+        judged = int(r["met"]) + int(r["missed"]) + int(r["overdue"])
+        if judged:
+            met, of, running = suppress(int(r["met"]), t), suppress(judged, t), suppress(int(r["running"]), t)
+            summary.append(
+                f"{r['label']}: met for {met} of {of} ({100 * r['met_rate']:.0f}%); {running} still running."
+            )
+    if counts["deviating"]:
+        summary.append(f"{suppress(counts['deviating'], t)} cases left the declared path at least once.")
+    warnings = []
+    if counts["cases"] < 10:
+        warnings.append(f"Only {counts['cases']} cases: figures and charts say little at this size.")
+
+    map_svg = _svg(render_map(process, metrics, metric="drift", renderer=renderer, suppress=t))  # type: ignore[arg-type]
+    steps = d.steps.drop(columns=["step"]).rename(columns={"label": "step"})
+    drift_table = _table(steps, counts=("visits", "cases", "breaches"), threshold=t, rates=("breach_rate",))
+    audit_rows = pseudonymise(audit(result), key)
+    audit_table = _table(audit_rows.head(60))
+    targets_table = _table(d.targets.drop(columns=["target"]).rename(columns={"label": "target"}),
+                           counts=("met", "missed", "overdue", "running", "void"), threshold=t,
+                           rates=("met_rate",))  # fmt: skip
+    charts = []
+    for target in process.targets:
+        series = target_series(result, target.id)
+        if not series.values:
+            continue
+        if key:
+            from .privacy import pseudonym
+
+            series = replace(series, labels=tuple(None if x is None else pseudonym(x, key) for x in series.labels))
+        chart = run_chart(series, pdsa=pdsa)
+        bound = f"within {target.within:g}" if target.within is not None else f"at least {target.at_least:g}"
+        charts.append({
+            "label": target.display_label,
+            "detail": f"{target.from_step} to {target.to_step}, {bound} {series.unit}; one point per case, dated "
+                      f"when its clock stopped. Source: {target.source or 'not given'}.",
+            "svg": _svg(chart_figure(chart, fmt="svg")),
+            "reading": chart.reading(),
+        })  # fmt: skip
+    simulation = None
+    if changes:
+        from .simulate import fit, simulate
+
+        res = simulate(fit(result), changes, runs=runs, seed=seed)
+        simulation = {
+            "note": f"{res.runs} simulated runs of {res.cases} cases each, seed {res.seed}; figures are averages "
+                    "over runs, with 95% intervals. See docs/what-if.md for what the model assumes.",
+            "table": _table(res.summary()),
+            "sentences": res.sentences(process),
+        }  # fmt: skip
+    method = [
+        f"Clock: {unit} (calendar: {process.calendar}); as of {result.as_of.date()}; a visit lasts from its entry to "
+        "the next step's entry; the last visit of an open case runs to the as-of date.",
+        f"Red, amber, green on the map: {RAG_RULE}.",
+        "Span targets: the clock starts at the first entry to 'from' and stops at the first entry to 'to' after it; "
+        "met rate = met / (met + missed + overdue).",
+        "Run charts: baseline median from the points before the first PDSA cycle (else all points); IHI rules "
+        "(shift: 6 or more on one side; trend: 5 or more rising or falling, ties skipped; too few or too many runs; "
+        "astronomical points) and Anhøj rules (longest run, crossings).",
+        f"flowmap {__version__}; process file {process.path.name if process.path else process.id}.",
+    ]
+    if t:
+        method.append(f"Counts below {t} are shown as <{t}.")
+    if key:
+        method.append("Case ids are keyed pseudonyms (HMAC-SHA256); the key is not in this report.")
+    subtitle = f"As of {result.as_of.date()}"
+    if result.first_event is not None and result.last_event is not None:
+        subtitle += f" · events {result.first_event.date()} to {result.last_event.date()}"
+    env = Environment(loader=PackageLoader("flowmap", "templates"), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+    return env.get_template("report.html.j2").render(
+        version=__version__,
+        title=process.title,
+        subtitle=subtitle,
+        summary=summary,
+        warnings=warnings,
+        map_svg=map_svg,
+        drift_table=drift_table,
+        audit_rows=len(audit_rows),
+        audit_table=audit_table,
+        targets_table=targets_table,
+        charts=charts,
+        pdsa=list(pdsa.cycles) if pdsa else [],
+        simulation=simulation,
+        ledger=result.ledger.lines(),
+        method=method,
+    )
+
+
+def write_report(path: str | Path, result: Replay, **options: Any) -> Path:
+    """Write :func:`report_html` to ``path``, whole or not at all."""
+    from .output import write_text
+
+    p = Path(path)
+    write_text(p, report_html(result, **options))
+    return p

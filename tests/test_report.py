@@ -1,0 +1,127 @@
+"""The HTML report: self-contained, escaped, deterministic, private; and seen in a real browser."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from flowmap.cli import cli
+from flowmap.ingest import read_events
+from flowmap.replay import replay
+from flowmap.report import report_html
+from flowmap.spec import load_process, parse_process
+
+from .conftest import PROCESSES, ROOT
+
+LEGAL = PROCESSES / "legal-advice.yaml"
+TRACKER = ROOT / "examples" / "data" / "legal-advice-tracker.csv"
+PDSA = ROOT / "examples" / "pdsa-legal-advice.yaml"
+REFERRAL = PROCESSES / "changes" / "referral-form.yaml"
+
+
+@pytest.fixture(scope="module")
+def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    args = ["report", str(LEGAL), str(TRACKER), "--pdsa", str(PDSA), "--change", str(REFERRAL), "--runs", "50"]
+    args += ["--suppress-below", "5", "--renderer", "wasm", "-o", str(out)]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_report_has_every_section_and_no_outside_references(report_file: Path) -> None:
+    html = report_file.read_text(encoding="utf-8")
+    for section in ("summary", "map", "drift", "stalled", "targets", "pdsa", "simulation", "ledger", "method"):
+        assert f'<section id="{section}"' in html or f'<section id="{section}" ' in html, section
+    assert "<script" not in html
+    # nothing to fetch: no http(s) references, no external stylesheets or images
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "@import" not in html
+    assert html.count("<svg") >= 4  # the map and a chart per span target
+    assert "Referral form, all reports at once" in html
+    assert "PDSA-1" in html and "Referral form, first test" in html
+    assert "259 dated cells read = 259 used + 0 set aside" in html
+
+
+def test_report_is_deterministic(tmp_path: Path) -> None:
+    p = load_process(LEGAL)
+    r = replay(p, read_events(TRACKER, process=p))
+    assert report_html(r, renderer="wasm") == report_html(r, renderer="wasm")
+
+
+def test_small_counts_are_suppressed_in_aggregates() -> None:
+    p = load_process(LEGAL)
+    r = replay(p, read_events(TRACKER, process=p))
+    html = report_html(r, suppress_below=5, renderer="wasm")
+    assert "<5" in html or "&lt;5" in html
+    # 2 of the 40 cases are open: that count must not appear as a number
+    assert "2 open" not in html and "&lt;5 open" in html
+    plain = report_html(r, renderer="wasm")
+    assert "2 open" in plain
+
+
+def test_pseudonymised_report_shows_no_case_ids(tmp_path: Path) -> None:
+    p = load_process(LEGAL)
+    r = replay(p, read_events(TRACKER, process=p))
+    html = report_html(r, key="secret", renderer="wasm")
+    assert "Child 1" not in html and "P-" in html
+
+
+def test_hostile_text_is_escaped() -> None:
+    p = parse_process(
+        'flowmap: 1\nid: x\ntitle: "<script>alert(1)</script> & co"\nsteps:\n'
+        '  - {id: a, label: "<img src=x onerror=alert(1)>", start: true, target: 1}\n  - {id: b, end: true}\n'
+        'transitions: [a -> b]\ntargets: [{id: t, label: "<b>bold</b>", from: a, to: b, within: 3}]\n'
+    )
+    events = pd.DataFrame({"case_id": ["<script>x</script>", "<script>x</script>", "c2"], "event": ["a", "b", "a"],
+                           "timestamp": pd.to_datetime(["2025-01-01", "2025-01-03", "2025-01-02"])})  # fmt: skip
+    html = report_html(replay(p, events), renderer="wasm")
+    assert "<script" not in html
+    assert "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
+    assert "<b>bold</b>" not in html
+
+
+def test_report_needs_html_extension(tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["report", str(LEGAL), str(TRACKER), "-o", str(tmp_path / "r.pdf")])
+    assert res.exit_code == 1 and "use .html" in res.stderr
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="LOUD SKIP: Chromium is not installed, so the report was not checked in "
+                                             "a browser (.ci/run installs Debian's chromium)")  # fmt: skip
+def test_report_in_headless_chromium(report_file: Path, tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="LOUD SKIP: playwright is not installed")
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])  # fmt: skip
+        page = browser.new_page(viewport={"width": 1200, "height": 1600})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(report_file.as_uri())
+        page.wait_for_load_state("load")
+        map_box = page.locator("div.map svg").bounding_box()
+        chart_boxes = [b for b in (page.locator("div.chart svg").nth(i).bounding_box()
+                                   for i in range(page.locator("div.chart svg").count())) if b]  # fmt: skip
+        shot = tmp_path / "report-first-page.png"
+        page.screenshot(path=str(shot))
+        pdf = page.pdf(format="A4")
+        browser.close()
+    assert errors == []
+    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+    assert map_box is not None and map_box["width"] > 500 and map_box["height"] > 200
+    assert len(chart_boxes) >= 3 and all(b["width"] > 500 and b["height"] > 150 for b in chart_boxes)
+    assert shot.stat().st_size > 20_000
+    assert pdf.startswith(b"%PDF")
+    print(f"screenshot of the report's first page: {shot}")
