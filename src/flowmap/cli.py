@@ -170,6 +170,18 @@ def replay_options(fn: F) -> F:
             "Also read from FLOWMAP_PSEUDONYM_KEY.",
         ),
         click.option("--json", "as_json", is_flag=True, help="Print JSON to standard output instead of a table."),
+        click.option(
+            "--engine",
+            type=click.Choice(["in-process", "dask"]),
+            default="in-process",
+            show_default=True,
+            help="dask: replay a Parquet dataset (file or folder) on a Dask cluster.",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="With --engine dask: a running scheduler (tcp://host:8786); default: a local cluster.",
+        ),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -197,6 +209,15 @@ def _replay(process_path: Path, events: Path, opts: dict[str, Any]) -> Any:
     from .replay import replay
     from .spec import load_process
 
+    if opts.get("engine") == "dask":
+        from .engine import replay_dask
+
+        process = load_process(process_path)
+        return replay_dask(process, events, as_of=opts.get("as_of"), scheduler=opts.get("scheduler"),
+                           case_col=opts.get("case_col"), event_col=opts.get("event_col"),
+                           time_col=opts.get("time_col"))  # fmt: skip
+    if opts.get("scheduler"):
+        raise FlowmapError("--scheduler needs --engine dask")
     with _Progress() as progress:
         process = load_process(process_path)
         progress.advance("reading events")

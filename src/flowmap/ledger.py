@@ -17,9 +17,9 @@ __all__ = ["REASONS", "Ledger", "SetAside"]
 
 REASONS: dict[str, str] = {
     "no_case_id": "no case id",
+    "no_event": "no event name",
     "unreadable_date": "unreadable or missing date",
     "implausible_date": "date before 1910 or after 2100",
-    "no_event": "no event name",
     "duplicate": "exact duplicate of an earlier row",
     "unknown_event": "event matching no step",
     "after_as_of": "after the as-of date",
@@ -66,6 +66,24 @@ class Ledger:
 
     def note(self, text: str) -> Ledger:
         return replace(self, notes=(*self.notes, text))
+
+    @staticmethod
+    def merge(parts: Sequence[Ledger], *, source: str) -> Ledger:
+        """One ledger from ledgers of disjoint parts of one input (positions are the input's own)."""
+        by_reason: dict[str, list[SetAside]] = {}
+        for p in parts:
+            for s in p.set_aside:
+                by_reason.setdefault(s.reason, []).append(s)
+        merged = []
+        for reason in REASONS:  # the order readers and replay add them in
+            group = by_reason.pop(reason, [])
+            if group:
+                first = tuple(sorted(x for s in group for x in s.first)[:FIRST_N])
+                examples = tuple(dict.fromkeys(e for s in group for e in s.examples))[:FIRST_N]
+                merged.append(SetAside(reason, sum(s.count for s in group), first, examples))
+        notes = tuple(dict.fromkeys(n for p in parts for n in p.notes))
+        unit = parts[0].unit if parts else "row"
+        return Ledger(source=source, unit=unit, read=sum(p.read for p in parts), set_aside=tuple(merged), notes=notes)
 
     def lines(self) -> list[str]:
         """The ledger in words, one line each."""

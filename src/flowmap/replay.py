@@ -40,6 +40,7 @@ __all__ = [
     "VISIT_COLUMNS",
     "Replay",
     "by_step",
+    "combine",
     "event_order",
     "parse_as_of",
     "replay",
@@ -509,3 +510,86 @@ def _spans(
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in [*SPAN_COLUMNS, "case_code"]})
     return pd.concat(parts, ignore_index=True)
+
+
+def combine(process: Process, parts: list[Replay], *, source: str) -> Replay:
+    """One replay from replays of disjoint sets of whole cases (the Dask engine's partitions).
+
+    Cases are put back in the order of their ids, visits in case then time
+    order, and every code renumbered, so the result is the one
+    :func:`replay` gives on all the events at once.
+    """
+    parts = [p for p in parts if len(p.cases)]
+    if not parts:
+        raise EventDataError(f"{source}: no event matches a step of '{process.id}'")
+    as_of = parts[0].as_of
+    ids = np.concatenate([p.cases["case_id"].astype(object).to_numpy() for p in parts])
+    order = np.argsort(ids.astype(str), kind="stable")
+    new_code = np.empty(len(ids), dtype=np.int64)
+    new_code[order] = np.arange(len(ids))
+    offsets = np.cumsum([0] + [len(p.cases) for p in parts[:-1]])
+    case_dtype = pd.CategoricalDtype(pd.Index(ids[order], dtype=object))
+
+    def recode(frame: pd.DataFrame, part: int) -> pd.DataFrame:
+        out = frame.copy()
+        out["case_code"] = new_code[offsets[part] + frame["case_code"].to_numpy()]
+        if "case_id" in out.columns:
+            out["case_id"] = pd.Categorical.from_codes(out["case_code"].to_numpy(), dtype=case_dtype, validate=False)
+        return out
+
+    visits = pd.concat([recode(p.visits, i) for i, p in enumerate(parts)], ignore_index=True)
+    visits = visits.sort_values(["case_code", "seq"], kind="stable").reset_index(drop=True)
+    cases = pd.concat(
+        [p.cases.assign(case_code=np.arange(len(p.cases))).pipe(recode, i) for i, p in enumerate(parts)],
+        ignore_index=True,
+    )
+    cases = cases.sort_values("case_code", kind="stable").drop(columns="case_code").reset_index(drop=True)
+    for col, dtype in (("status", _CASE_STATUS_DTYPE),):
+        cases[col] = cases[col].astype(dtype)
+    steps = pd.CategoricalDtype(pd.Index(list(process.step_ids), dtype=object))
+    cases["current_step"] = cases["current_step"].astype(object).astype(steps)
+    lanes = pd.CategoricalDtype(pd.Index(list(process.lane_order), dtype=object))
+    cases["lane"] = cases["lane"].astype(object).astype(lanes)
+    visits["step"] = visits["step"].astype(object).astype(steps)
+    visits["lane"] = visits["lane"].astype(object).astype(lanes)
+    devs = [recode(p.deviations.assign(_n=np.arange(len(p.deviations))), i) for i, p in enumerate(parts)]
+    deviations = pd.concat(devs, ignore_index=True)
+    deviations = deviations.sort_values(["case_code", "_n"], kind="stable").reset_index(drop=True)
+    # built from plain arrays, as replay builds it, so the column types are the same
+    deviations = pd.DataFrame(
+        {
+            "case_id": deviations["case_id"].to_numpy(dtype=object),
+            "deviation": deviations["deviation"].to_numpy(dtype=object),
+            "from": deviations["from"].to_numpy(dtype=object),
+            "to": deviations["to"].to_numpy(dtype=object),
+            "at": deviations["at"].to_numpy(dtype="M8[ns]"),
+            "case_code": deviations["case_code"].to_numpy(dtype=np.int64),
+        }
+    )
+    target_rank = {t.id: i for i, t in enumerate(process.targets)}
+    spans = (
+        pd.concat([recode(p.spans, i) for i, p in enumerate(parts) if len(p.spans)], ignore_index=True)
+        if any(len(p.spans) for p in parts)
+        else parts[0].spans
+    )
+    if len(spans):
+        spans = (
+            spans.assign(_t=spans["target"].map(target_rank))
+            .sort_values(["_t", "case_code"], kind="stable")
+            .drop(columns="_t")
+            .reset_index(drop=True)
+        )
+        spans["status"] = spans["status"].astype(object).astype(_STATUS_DTYPE)
+    firsts = [p.first_event for p in parts if p.first_event is not None]
+    lasts = [p.last_event for p in parts if p.last_event is not None]
+    return Replay(
+        process=process,
+        as_of=as_of,
+        visits=visits,
+        cases=cases,
+        deviations=deviations,
+        spans=spans,
+        ledger=Ledger.merge([p.ledger for p in parts], source=source),
+        first_event=min(firsts) if firsts else None,
+        last_event=max(lasts) if lasts else None,
+    )

@@ -1,0 +1,182 @@
+"""The Dask engine: the same replay on a Parquet dataset too big for one process, or one machine.
+
+The dataset (a file or a folder of Parquet files) is read lazily, given a
+global row number (so the ledger points at the same rows as the in-process
+engine), shuffled so that every case lies whole in one partition, and each
+partition is replayed by :func:`flowmap.replay.replay` itself: there is no
+second implementation. The as-of date is agreed first, over all partitions.
+The partial replays are then combined (:func:`flowmap.replay.combine`) into
+exactly the replay the in-process engine gives, and drift and audit run on it
+unchanged.
+
+A local cluster (worker processes on this machine) is started unless a
+scheduler address is given. Workers keep their scratch files in a temporary
+folder that is removed afterwards: nothing is written anywhere else.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import EventDataError, FlowmapError
+from .model import Process, normalise_name
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from .replay import Replay
+
+__all__ = ["replay_dask"]
+
+
+def _need_dask() -> Any:
+    try:
+        import dask.dataframe as dd
+        import distributed  # noqa: F401
+    except ImportError:
+        raise FlowmapError(
+            "--engine dask needs the optional Dask packages: pip install 'flowmap[dask]' "
+            "(or use the default in-process engine, which needs nothing more)"
+        ) from None
+    return dd
+
+
+@contextmanager
+def client(scheduler: str | None = None, *, workers: int = 2) -> Iterator[Any]:
+    """A Dask client: to ``scheduler`` if given, else to a local cluster of worker processes."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            c = Client(scheduler, timeout="10s")
+        except OSError as e:
+            raise FlowmapError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
+        try:
+            yield c
+        finally:
+            c.close()
+        return
+    scratch = tempfile.mkdtemp(prefix="flowmap-dask-")
+    try:
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                          local_directory=scratch, silence_logs=40) as cluster, Client(cluster) as c:  # fmt: skip
+            yield c
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _numbered(part: pd.DataFrame, offset: int) -> pd.DataFrame:
+    return part.assign(__row__=np.arange(offset + 1, offset + 1 + len(part), dtype=np.int64))
+
+
+def _known_max(part: pd.DataFrame, process: Process, event_col: str, time_col: str, tz: str) -> Any:
+    """The latest timestamp among events that match a step, in one partition (NaT if none)."""
+    from .dates import parse_dates
+
+    names = part[event_col].astype("string")
+    known = names.map(lambda x: normalise_name(x) in process.event_map, na_action="ignore").fillna(False)
+    if not known.any():
+        return pd.NaT
+    ts = parse_dates(part.loc[known.to_numpy(dtype=bool), time_col], timezone=tz)
+    return ts.max()
+
+
+def _replay_part(part: pd.DataFrame, process: Process, opts: dict[str, Any], as_of: Any) -> Replay:
+    from .ingest import read_events
+    from .replay import replay
+
+    if part.empty:
+        return _empty(process, as_of)
+    try:
+        log = read_events(part.reset_index(drop=True), process=process, **opts)
+        return replay(process, log, as_of=as_of)
+    except EventDataError as e:
+        if "no event matches" in str(e) or "no rows" in str(e):
+            return _empty(process, as_of, part=part, opts=opts)
+        raise
+
+
+def _empty(process: Process, as_of: Any, *, part: pd.DataFrame | None = None,
+           opts: dict[str, Any] | None = None) -> Replay:  # fmt: skip
+    """A partition with no usable case: no cases, but its rows still count in the ledger."""
+    from .ingest import read_events
+    from .ledger import Ledger
+    from .replay import Replay
+
+    ledger = Ledger(source="", unit="row", read=0)
+    if part is not None and len(part):
+        log = read_events(part.reset_index(drop=True), process=process, **(opts or {}))
+        ledger = log.ledger.add("unknown_event", log.events["row"].to_numpy(),
+                                examples=log.events["event"].astype(str).unique()[:5].tolist())  # fmt: skip
+    empty = pd.DataFrame()
+    return Replay(process=process, as_of=pd.Timestamp(as_of), visits=empty, cases=empty, deviations=empty,
+                  spans=empty, ledger=ledger, first_event=None, last_event=None)  # fmt: skip
+
+
+def replay_dask(
+    process: Process,
+    source: str | Path,
+    *,
+    as_of: Any = None,
+    scheduler: str | None = None,
+    workers: int = 2,
+    case_col: str | None = None,
+    event_col: str | None = None,
+    time_col: str | None = None,
+    partitions: int | None = None,
+) -> Replay:
+    """Replay a Parquet dataset on Dask; the result equals :func:`flowmap.replay` on the same rows.
+
+    Parameters
+    ----------
+    source
+        A Parquet file or a folder of Parquet files with one row per event.
+    scheduler
+        Address of a running Dask scheduler (``tcp://host:8786``); by default a
+        local cluster of ``workers`` processes is started and stopped.
+    partitions
+        How many partitions to shuffle cases into (default: as many as read).
+    """
+    dd = _need_dask()
+    from dask.base import compute
+    from dask.delayed import delayed
+
+    from .ingest import _CASE_NAMES, _EVENT_NAMES, _TIME_NAMES, _pick
+    from .replay import combine, parse_as_of
+
+    path = Path(source)
+    if not path.exists():
+        raise EventDataError(f"{path}: no such file or folder")
+    if path.is_file() and not path.name.lower().endswith((".parquet", ".pq")):
+        raise EventDataError(f"{path}: --engine dask reads Parquet (a file or a folder of files); convert it first")
+    ddf = dd.read_parquet(str(path))
+    empty = ddf._meta
+    name = str(path)
+    case = _pick(empty, case_col, _CASE_NAMES, "case", "--case-col", name)
+    event = _pick(empty, event_col, _EVENT_NAMES, "event", "--event-col", name)
+    time = _pick(empty, time_col, _TIME_NAMES, "date", "--time-col", name)
+    opts = {"case_col": case, "event_col": event, "time_col": time}
+    with client(scheduler, workers=workers):
+        sizes = ddf.map_partitions(len).compute()
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
+        numbered = [delayed(_numbered)(p, int(o)) for p, o in zip(ddf.to_delayed(), offsets, strict=True)]
+        meta = empty.assign(__row__=np.array([], dtype=np.int64))
+        ddf = dd.from_delayed(numbered, meta=meta)
+        when = parse_as_of(as_of)
+        if when is None:
+            maxes = ddf.map_partitions(_known_max, process, event, time, process.timezone,
+                                       meta=("m", "datetime64[ns]")).compute()  # fmt: skip
+            maxes = pd.to_datetime(pd.Series(list(maxes))).dropna()
+            if maxes.empty:
+                raise EventDataError(f"{name}: no event matches a step of '{process.id}'")
+            when = pd.Timestamp(maxes.max()).normalize()
+        shuffled = ddf.shuffle(on=case, npartitions=partitions or max(ddf.npartitions, 1))
+        parts = compute(*[delayed(_replay_part)(p, process, opts, when) for p in shuffled.to_delayed()])
+    return combine(process, list(parts), source=name)
