@@ -20,6 +20,15 @@ import pandas as pd
 
 
 def peak_mb() -> float:
+    """This process's own peak resident memory. On Linux, ru_maxrss survives execve and so
+    would include the parent's peak; VmHWM belongs to this address space alone."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -56,6 +65,48 @@ def flowmap_replay(parquet: str, csv: str, process: str) -> Any:
     d = drift(r)
     audit(r)
     return time.perf_counter() - t, int(d.edges["count"].sum())
+
+
+def flowmap_map(parquet: str, csv: str, process: str) -> Any:
+    from flowmap.ingest import read_events
+    from flowmap.metrics import map_metrics
+    from flowmap.render import render_map
+    from flowmap.replay import replay
+    from flowmap.spec import load_process
+
+    p = load_process(process)
+    r = replay(p, read_events(parquet, process=p))
+    t = time.perf_counter()
+    svg = render_map(p, map_metrics(r), renderer="auto")
+    return time.perf_counter() - t, len(svg)
+
+
+def pm4py_dfg(parquet: str, csv: str, process: str) -> Any:
+    import pm4py
+
+    df = pd.read_parquet(parquet)
+    warnings.simplefilter("ignore")
+    t = time.perf_counter()
+    f = pm4py.format_dataframe(df, case_id="case_id", activity_key="activity", timestamp_key="timestamp")
+    dfg, _, _ = pm4py.discover_dfg(f)
+    return time.perf_counter() - t, int(sum(dfg.values()))
+
+
+def flowmap_read_xes(path: str, _csv: str, _process: str) -> Any:
+    from flowmap.ingest import read_events
+
+    t = time.perf_counter()
+    log = read_events(path)
+    return time.perf_counter() - t, log.ledger.read
+
+
+def pm4py_read_xes(path: str, _csv: str, _process: str) -> Any:
+    import pm4py
+
+    warnings.simplefilter("ignore")
+    t = time.perf_counter()
+    log = pm4py.read_xes(path)
+    return time.perf_counter() - t, len(log)
 
 
 def numpy_reference(parquet: str, csv: str, process: str) -> Any:
@@ -113,12 +164,19 @@ STAGES = {
     "flowmap: read Parquet": flowmap_read_parquet,
     "flowmap: read CSV": flowmap_read_csv,
     "flowmap: replay + drift + audit": flowmap_replay,
+    "flowmap: map annotation (metrics + SVG)": flowmap_map,
     "numpy reference: same sort/shift/group work": numpy_reference,
     "pm4py: format + performance DFG + case durations": pm4py_sequence,
+    "pm4py: format + discover_dfg": pm4py_dfg,
 }
+XES_STAGES = {
+    "flowmap: read XES": flowmap_read_xes,
+    "pm4py: read_xes": pm4py_read_xes,
+}
+PEER_STAGES = {"pm4py: format + performance DFG + case durations", "pm4py: format + discover_dfg", "pm4py: read_xes"}
 
 
 if __name__ == "__main__":
     stage, parquet, csv, process = sys.argv[1:5]
-    seconds, check = STAGES[stage](parquet, csv, process)
+    seconds, check = {**STAGES, **XES_STAGES}[stage](parquet, csv, process)
     print(json.dumps({"stage": stage, "seconds": seconds, "peak_mb": peak_mb(), "check": check}))

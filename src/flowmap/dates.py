@@ -70,6 +70,14 @@ def parse_dates(
     ['2025-01-03 00:00:00', '2025-02-04 00:00:00', '2025-03-30 09:00:00', 'NaT', 'NaT']
     """
     index = values.index
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # Parse each distinct value once: dates repeat, often heavily.
+        cats = pd.Series(np.asarray(values.cat.categories, dtype=object))
+        parsed = parse_dates(cats, timezone=timezone, monthfirst=monthfirst, excel_serials=excel_serials)
+        codes = np.asarray(values.cat.codes)
+        out = np.asarray(parsed, dtype="M8[ns]")[np.maximum(codes, 0)]
+        out[codes < 0] = np.datetime64("NaT")
+        return pd.Series(out, index=index)
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return pd.Series(to_local_naive(values, timezone).to_numpy(), index=index)
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):

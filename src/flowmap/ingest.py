@@ -183,6 +183,9 @@ def read_events(
     for n in notes:
         ledger = ledger.note(n)
     if wide_cols:
+        for c in raw.columns:  # trackers are small: plain objects keep the cell logic simple
+            if isinstance(raw[c].dtype, pd.CategoricalDtype):
+                raw[c] = raw[c].astype(object)
         return _wide(raw, case, wide_cols, positions, ledger, process, tz=tz, monthfirst=monthfirst, serials=serials)
     assert event is not None
     time = _pick(raw, time_col, _TIME_NAMES, "date", "--time-col", name)
@@ -275,7 +278,17 @@ def _pick(
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Text ids and names; numbers written without a trailing '.0'; blanks are missing."""
+    """Text ids and names; numbers written without a trailing '.0'; blanks are missing.
+
+    A categorical column is cleaned once per category, and stays categorical.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cats = pd.Series(values.cat.categories)
+        clean = _text(cats)
+        codes = np.asarray(values.cat.codes)
+        mapping = pd.Categorical(clean)
+        new_codes = np.where(codes >= 0, np.asarray(mapping.codes)[np.maximum(codes, 0)], -1)
+        return pd.Series(pd.Categorical.from_codes(new_codes, dtype=mapping.dtype), index=values.index)
     s = values
     if pd.api.types.is_float_dtype(s.dtype):
         whole = s.dropna()
@@ -425,7 +438,9 @@ def _read_csv(path: Path, *, encoding: str, delimiter: str | None) -> pd.DataFra
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=False),
             # pyarrow's fast ISO 8601 parser types clean timestamp columns; anything
             # else (day-first dates, mixed formats) stays text for parse_dates.
-            convert_options=pacsv.ConvertOptions(strings_can_be_null=True, auto_dict_encode=False),
+            convert_options=pacsv.ConvertOptions(
+                strings_can_be_null=True, auto_dict_encode=True, auto_dict_max_cardinality=2**31 - 1
+            ),
         )
     except pa.ArrowInvalid as e:
         msg = str(e)
@@ -454,7 +469,11 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        schema = pq.read_schema(path)
+        text_cols = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+        # Dictionary-encoded text becomes pandas categoricals: each distinct case id and event
+        # name is held once, not once per row (10M rows of ids would otherwise take gigabytes).
+        table = pq.read_table(path, read_dictionary=text_cols)
     except (pa.ArrowInvalid, OSError) as e:
         raise EventDataError(f"{path}: cannot read as Parquet: {str(e).splitlines()[0]}") from None
     frame: pd.DataFrame = table.to_pandas()
