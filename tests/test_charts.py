@@ -41,6 +41,18 @@ def test_xmr_limits_match_nhsrplotthedots() -> None:
     assert all(not v for v in r.rules.values())  # common cause throughout, as the package reports
 
 
+def test_two_of_three_needs_the_same_side_as_nhsrplotthedots() -> None:
+    # NHSRplotthedots tests/testthat/test-ptd_spc_standard.R: 1, -1 repeated 8 times, then points 15 and 16
+    # (1-based) set to 5.5 and -5.5: two points near the limits on opposite sides are common cause.
+    values = [1.0, -1.0] * 8
+    values[14], values[15] = 5.5, -5.5
+    r = xmr_chart(series(values), baseline=16, floor_zero=False)  # NHSRplotthedots' default: all points
+    assert r.centre == 0
+    assert r.limits["mr_bar"] == pytest.approx((13 * 2 + 6.5 + 11) / 15)
+    assert values[14] > r.limits["upper_two_thirds"] and values[15] < r.limits["lower_two_thirds"]
+    assert r.rules["two_of_three"] == [] and r.rules["outside"] == []
+
+
 # Anhøj longest-run limits, log2(n) + 3 rounded (published table of critical values, n = 10..59).
 LONGEST = {10: 6, 11: 6, 12: 7, 13: 7, 14: 7, 15: 7, 16: 7, 17: 7, 18: 7, 19: 7, 20: 7, 21: 7, 22: 7, 23: 8, 24: 8,
            25: 8, 26: 8, 27: 8, 28: 8, 29: 8, 30: 8, 35: 8, 40: 8, 45: 8, 46: 9, 50: 9, 59: 9}  # fmt: skip

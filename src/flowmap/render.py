@@ -440,6 +440,21 @@ def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourne
 # --- DOT and Mermaid --------------------------------------------------------------------
 
 
+def _by_lane(process: Process, lanes: bool) -> dict[str | None, list[str]]:
+    """Step ids by lane (all under None when lanes are off), in file order."""
+    out: dict[str | None, list[str]] = {}
+    for s in process.steps:
+        out.setdefault(s.lane if lanes else None, []).append(s.id)
+    return out
+
+
+def _edge_counts(metrics: MapMetrics | None) -> dict[tuple[str, str], int]:
+    if metrics is None:
+        return {}
+    e = metrics.edges
+    return {(f, t): int(c) for f, t, c in zip(e["from"], e["to"], e["count"], strict=True)}
+
+
 def map_dot(
     process: Process,
     metrics: MapMetrics | None = None,
@@ -477,9 +492,7 @@ def map_dot(
             attrs.append('fontcolor="#999999"')
         return f"{dot_quote(sid)} [{', '.join(attrs)}];"
 
-    by_lane: dict[str | None, list[str]] = {}
-    for s in process.steps:
-        by_lane.setdefault(s.lane if lanes else None, []).append(s.id)
+    by_lane = _by_lane(process, lanes)
     for i, lane in enumerate(ln for ln in process.lane_order if lanes and ln in by_lane):
         lines.append(f"  subgraph cluster_{i} {{")
         lines.append(f'    graph [label={dot_quote(lane)}, labeljust=l, style=filled, fillcolor="{LANE_FILLS[i % 2]}",'
@@ -487,10 +500,7 @@ def map_dot(
         lines.extend(f"    {node(sid)}" for sid in by_lane[lane])
         lines.append("  }")
     lines.extend(f"  {node(sid)}" for sid in by_lane.get(None, []))
-    counts = {}
-    if metrics is not None:
-        counts = {(f, t): int(c) for f, t, c in zip(metrics.edges["from"], metrics.edges["to"],
-                                                    metrics.edges["count"], strict=True)}  # fmt: skip
+    counts = _edge_counts(metrics)
     for t in process.transitions:
         key = (t.from_step, t.to_step)
         attrs = []
@@ -554,18 +564,13 @@ def map_mermaid(
         shape = ('(["', '"])') if s.start else (('[["', '"]]') if s.end else ('["', '"]'))
         return f"{ids[sid]}{shape[0]}{text}{shape[1]}"
 
-    by_lane: dict[str | None, list[str]] = {}
-    for s in process.steps:
-        by_lane.setdefault(s.lane if lanes else None, []).append(s.id)
+    by_lane = _by_lane(process, lanes)
     for i, lane in enumerate(ln for ln in process.lane_order if lanes and ln in by_lane):
         lines.append(f'  subgraph lane{i}["{_mm(lane)}"]')
         lines.extend(f"    {node(sid)}" for sid in by_lane[lane])
         lines.append("  end")
     lines.extend(f"  {node(sid)}" for sid in by_lane.get(None, []))
-    counts = {}
-    if metrics is not None:
-        counts = {(f, t): int(c) for f, t, c in zip(metrics.edges["from"], metrics.edges["to"],
-                                                    metrics.edges["count"], strict=True)}  # fmt: skip
+    counts = _edge_counts(metrics)
     for t in process.transitions:
         key = (t.from_step, t.to_step)
         arrow = "-.->" if process.is_rework(*key) else "-->"
