@@ -14,7 +14,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "receipt.xes"
@@ -75,7 +74,6 @@ def main() -> None:
         times = [run(PM4PY, str(SHARED), str(out / "receipt-pm4py.svg")) for _ in range(3)]
         ok = [t for t in times if t is not None]
         print(f"{'pm4py performance DFG + save_vis (svg)':46} {min(ok):8.2f}" if ok else "pm4py: not installed")
-    _ = time
 
 
 if __name__ == "__main__":

@@ -374,7 +374,6 @@ def _tables(m: Model) -> tuple[list[str], dict[str, int], list[tuple[npt.NDArray
 def _walk(m: Model, n: int, rng: np.random.Generator, *, record: bool = False) -> _Walk:
     """Every case's path, vectorised over cases: one pass per move, and per step within it."""
     ids, index, cum = _tables(m)
-    k = len(ids)
     starts = list(m.starts.items())
     sp = np.array([p for _, p in starts], dtype=float)
     cur = np.array([index[s] for s, _ in starts], dtype=np.int64)[
@@ -421,7 +420,6 @@ def _walk(m: Model, n: int, rng: np.random.Generator, *, record: bool = False) -
             cur[rows] = tos[np.searchsorted(c, rng.random(len(rows)), side="right").clip(0, len(tos) - 1)]
         moves += 1
     capped = int(active.sum())
-    _ = k
     return _Walk(start=start, stop=stop, end=end, capped=capped, trace=trace)
 
 
