@@ -117,7 +117,7 @@ def test_ten_mistakes_give_located_messages_in_one_run() -> None:
     ("text", "fragment"),
     [
         ("", "is empty"),
-        ("- a\n- b\n", "a process file is a mapping"),
+        ("- a\n- b\n", "expected a process file: a mapping"),
         ("flowmap: 1\nid: x\nsteps:\n\t- id: a\n", "not tabs"),
         ("flowmap: 1\nid: x\nid: y\nsteps: [{id: a}]\n", "p.yaml:3:1: duplicate key 'id' (first given on line 2)"),
         ("flowmap: 1\nid: !!python/object/apply:os.system [ls]\nsteps: [{id: a}]\n", "tag"),

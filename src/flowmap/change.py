@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .errors import ChangeError, Problem, did_you_mean
+from .errors import ChangeError, Problem, SpecError, did_you_mean
 from .model import Process
-from .yamldoc import LocatedDoc, parse_yaml, pydantic_problems, read_text, source_name
+from .yamldoc import LocatedDoc, read_text, source_name, validate_document
 
 __all__ = ["Change", "ChangeDoc", "change_schema", "load_change", "parse_change"]
 
@@ -162,30 +162,20 @@ def load_change(path: str | Path, process: Process) -> Change:
     p = Path(path)
     try:
         text = read_text(p, what="change file")
-    except Exception as e:  # SpecError from read_text: same problems, change flavour
-        from .errors import SpecError
-
-        if isinstance(e, SpecError):
-            raise ChangeError(e.problems) from None
-        raise
+    except SpecError as e:  # the same problems, reported as a change file's
+        raise ChangeError(e.problems) from None
     return parse_change(text, process, file=str(p), path=p)
 
 
 def parse_change(text: str, process: Process, *, file: str | None = None, path: Path | None = None) -> Change:
     """Validate change-file text against ``process``; see :func:`load_change`."""
-    name = source_name(file)
-    doc, problems = parse_yaml(text, name)
-    if doc is None:
-        raise ChangeError(problems)
-    if not isinstance(doc.data, dict):
-        problems.append(doc.problem((), "a change file is a mapping with 'flowmap-change: 1', 'name' and 'changes'"))
-        raise ChangeError(problems)
-    parsed: ChangeDoc | None = None
-    try:
-        parsed = ChangeDoc.model_validate(doc.data)
-    except ValidationError as e:
-        problems.extend(pydantic_problems(doc, ChangeDoc, e.errors()))
-    if parsed is not None:
+    doc, parsed, problems = validate_document(
+        text,
+        source_name(file),
+        ChangeDoc,
+        shape="a change file: a mapping with 'flowmap-change: 1', 'name' and 'changes'",
+    )
+    if doc is not None and parsed is not None:
         problems.extend(_against(doc, parsed, process))
     if problems or parsed is None:
         raise ChangeError(sorted(set(problems), key=lambda p: (p.line or 0, p.column or 0, p.message)))

@@ -588,7 +588,7 @@ def simulate_cmd(
     changes = [load_change(c, model.process) for c in change_paths]
     console = _console()
     if explain:
-        params = pd_frame([p.as_dict() for p in model.parameters])
+        params = _frame([p.as_dict() for p in model.parameters])
         console.print(rich_table(params, title="Model parameters: value and where it came from"))
     result = simulate(model, changes, runs=runs, seed=seed, cases=cases)
     console.print(f"{model.process.title}: {result.runs} runs of {result.cases} cases, seed {result.seed}; "
@@ -608,7 +608,7 @@ def simulate_cmd(
         click.echo(f"wrote {output}", err=True)
 
 
-def pd_frame(rows: list[dict[str, Any]]) -> Any:
+def _frame(rows: list[dict[str, Any]]) -> Any:
     import pandas as pd
 
     return pd.DataFrame(rows)

@@ -81,10 +81,12 @@ def _known_max(part: pd.DataFrame, process: Process, event_col: str, time_col: s
     from .dates import parse_dates
 
     names = part[event_col].astype("string")
-    known = names.map(lambda x: normalise_name(x) in process.event_map, na_action="ignore").fillna(False)
+    # Normalise each distinct name once, then test membership for the whole column.
+    matching = [x for x in names.dropna().unique() if normalise_name(x) in process.event_map]
+    known = names.isin(matching).to_numpy(dtype=bool)
     if not known.any():
         return pd.NaT
-    ts = parse_dates(part.loc[known.to_numpy(dtype=bool), time_col], timezone=tz)
+    ts = parse_dates(part.loc[known, time_col], timezone=tz)
     return ts.max()
 
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import Problem, SpecError
-from .yamldoc import parse_yaml, pydantic_problems, read_text, source_name
+from .yamldoc import read_text, source_name, validate_document
 
 __all__ = ["Cycle", "PdsaLog", "load_pdsa", "parse_pdsa", "pdsa_schema"]
 
@@ -81,17 +81,10 @@ def load_pdsa(path: str | Path) -> PdsaLog:
 
 def parse_pdsa(text: str, *, file: str | None = None, path: Path | None = None) -> PdsaLog:
     """Validate a PDSA log; every problem at once, located. Cycle ids must be unique."""
-    name = source_name(file)
-    doc, problems = parse_yaml(text, name)
-    if doc is None:
-        raise SpecError(problems)
-    if not isinstance(doc.data, dict):
-        raise SpecError([doc.problem((), "a PDSA log is a mapping with 'flowmap-pdsa: 1' and 'cycles'")])
-    try:
-        parsed = PdsaDoc.model_validate(doc.data)
-    except ValidationError as e:
-        raise SpecError([*problems, *pydantic_problems(doc, PdsaDoc, e.errors())]) from None
-    if problems:
+    doc, parsed, problems = validate_document(
+        text, source_name(file), PdsaDoc, shape="a PDSA log: a mapping with 'flowmap-pdsa: 1' and 'cycles'"
+    )
+    if doc is None or parsed is None or problems:
         raise SpecError(problems)
     seen: dict[str, int] = {}
     dupes: list[Problem] = []

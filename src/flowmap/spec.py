@@ -20,11 +20,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from .errors import Problem, SpecError, did_you_mean
 from .model import Process, SpanTarget, Step, Transition, normalise_name
-from .yamldoc import LocatedDoc, parse_yaml, pydantic_problems, read_text, source_name
+from .yamldoc import LocatedDoc, read_text, source_name, validate_document
 
 __all__ = ["CALENDARS", "load_process", "parse_process", "process_schema", "validate_files"]
 
@@ -133,24 +133,14 @@ def load_process(path: str | Path) -> Process:
 
 def parse_process(text: str, *, file: str | None = None, path: Path | None = None) -> Process:
     """Validate process-file text; see :func:`load_process`."""
-    name = source_name(file)
-    doc, problems = parse_yaml(text, name)
-    if doc is None:
+    doc, parsed, problems = validate_document(
+        text,
+        source_name(file),
+        ProcessDoc,
+        shape="a process file: a mapping with keys such as 'flowmap', 'id' and 'steps'",
+    )
+    if doc is None or not isinstance(doc.data, dict):
         raise SpecError(problems)
-    if not isinstance(doc.data, dict):
-        problems.append(
-            doc.problem(
-                (),
-                f"a process file is a mapping with keys such as 'flowmap', 'id' and 'steps' "
-                f"(found {'a list' if isinstance(doc.data, list) else repr(doc.data)})",
-            )
-        )
-        raise SpecError(problems)
-    parsed: ProcessDoc | None = None
-    try:
-        parsed = ProcessDoc.model_validate(doc.data)
-    except ValidationError as e:
-        problems.extend(pydantic_problems(doc, ProcessDoc, e.errors()))
     problems.extend(_check_meaning(doc))
     if problems or parsed is None:
         raise SpecError(sorted(set(problems), key=_order))

@@ -32,6 +32,7 @@ __all__ = [
     "pydantic_problems",
     "read_text",
     "source_name",
+    "validate_document",
 ]
 
 MAX_BYTES = 1_000_000
@@ -390,3 +391,29 @@ def pydantic_problems(doc: LocatedDoc, model: type[Any], errors: Iterator[dict[s
 
 def source_name(path: str | Path | None) -> str:
     return str(path) if path is not None else "<text>"
+
+
+def validate_document(
+    text: str, file: str, model: type[Any], *, shape: str
+) -> tuple[LocatedDoc | None, Any, list[Problem]]:
+    """Parse located YAML and validate it against a pydantic ``model``, collecting every problem.
+
+    Returns the located document (None when the YAML itself cannot be read),
+    the validated model (None when it does not validate), and the problems so
+    far. ``shape`` describes the expected top level for the message when the
+    document is not a mapping, e.g. "a mapping with 'flowmap-pdsa: 1' and 'cycles'".
+    """
+    from pydantic import ValidationError
+
+    doc, problems = parse_yaml(text, file)
+    if doc is None:
+        return None, None, problems
+    if not isinstance(doc.data, dict):
+        found = "a list" if isinstance(doc.data, list) else repr(doc.data)
+        problems.append(doc.problem((), f"expected {shape} (found {found})"))
+        return doc, None, problems
+    try:
+        return doc, model.model_validate(doc.data), problems
+    except ValidationError as e:
+        problems.extend(pydantic_problems(doc, model, e.errors()))
+        return doc, None, problems
