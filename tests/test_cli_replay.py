@@ -29,7 +29,7 @@ def test_check_prints_the_ledger(runner: CliRunner) -> None:
     out = ok(runner, "check", TRACKER, "--process", LEGAL)
     assert "wide tracker (one row per case)" in out
     assert "40 cases" in out
-    assert "259 dated cells read = 259 used + 0 set aside" in out
+    assert "320 step cells read = 259 used + 61 not dated yet + 0 set aside" in out
     assert "usable: yes" in out
 
 
@@ -38,7 +38,7 @@ def test_check_unusable_data_exits_1(runner: CliRunner, tmp_path: Path) -> None:
     p.write_text("case_id,event,date\n,a,2025-01-01\n")
     result = runner.invoke(cli, ["check", str(p)])
     assert result.exit_code == 1
-    assert "1 no case id (lines 2)" in result.stdout
+    assert "1 no case id: 'case_id' line 2" in result.stdout
     assert "usable: no" in result.stdout
 
 
@@ -160,7 +160,7 @@ def test_map_case_overlay_and_errors(runner: CliRunner, tmp_path: Path) -> None:
     assert "case Child 2 (complete)" in (tmp_path / "c.svg").read_text()
     bad = runner.invoke(cli, ["map", LEGAL, TRACKER, "--case", "Child 99", "-o", str(tmp_path / "x.svg")])
     assert bad.exit_code == 1
-    assert "case 'Child 99' is not in the data (cases include 'Child 1'" in bad.stderr
+    assert "case 'Child 99' is not in the data (40 cases); nearest: 'Child 9'" in bad.stderr
     no_events = runner.invoke(cli, ["map", LEGAL, "--case", "Child 2", "-o", str(tmp_path / "x.svg")])
     assert no_events.exit_code == 1
     assert "need an EVENTS file" in no_events.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flowmap.errors import RenderError
+from flowmap.errors import FlowmapError, RenderError
 from flowmap.ingest import read_events
 from flowmap.layout import layout, run_graphviz
 from flowmap.metrics import case_journey, map_metrics
@@ -96,7 +96,7 @@ def test_case_overlay_marks_order_days_and_now() -> None:
     assert f"case {open_case} (" in words
     assert "NOW" in words
     assert "1. " in words
-    with pytest.raises(KeyError, match="is not in the data"):
+    with pytest.raises(FlowmapError, match="is not in the data"):
         case_journey(r, "no such child")
 
 

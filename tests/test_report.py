@@ -45,7 +45,7 @@ def test_report_has_every_section_and_no_outside_references(report_file: Path) -
     assert html.count("<svg") >= 4  # the map and a chart per span target
     assert "Referral form, all reports at once" in html
     assert "PDSA-1" in html and "Referral form, first test" in html
-    assert "259 dated cells read = 259 used + 0 set aside" in html
+    assert "320 step cells read = 259 used + 61 not dated yet + 0 set aside" in html
 
 
 def test_report_is_deterministic(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from .errors import EventDataError
 from .ingest import EventLog
 from .ledger import Ledger
 from .model import Process
@@ -34,41 +34,67 @@ class CheckReport:
 
     def lines(self) -> list[str]:
         out = [f"{self.source}: {'wide tracker (one row per case)' if self.shape == 'wide' else 'one row per event'}"]
-        cols = ", ".join(f"{role} = {name!r}" for role, name in self.columns.items())
-        out.append(f"columns: {cols}")
+        if self.shape == "wide":
+            steps = len(self.columns) - 1
+            out.append(f"columns: case = {self.columns['case']!r}; {steps} step column{'s' if steps != 1 else ''}")
+        else:
+            out.append("columns: " + ", ".join(f"{role} = {name!r}" for role, name in self.columns.items()))
         if self.first is not None:
             out.append(f"dates: {self.first.date()} to {self.last.date()}")
         if self.per_case is not None:
             lo, mid, hi = self.per_case
             out.append(f"{self.cases} cases, {self.events} events; events per case: min {lo}, median {mid:g}, max {hi}")
-        if self.process is not None:
+        if self.process is not None and self.as_of is not None:
             out.append(f"checked against process '{self.process}', as of {self.as_of.date()}")
         out.extend(self.ledger.lines())
-        out.append("usable: yes" if self.usable else "usable: no; no row could be used (see the reasons above)")
+        if self.usable:
+            out.append("usable: yes")
+        elif self.ledger.read and self.ledger.not_yet == self.ledger.read:
+            out.append("usable: no; 0 events: every date cell is empty or says not yet (N/A, awaiting, ...)")
+        else:
+            out.append("usable: no; no row could be used (see the reasons above)")
         return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "shape": self.shape,
+            "columns": self.columns,
+            "cases": self.cases,
+            "events": self.events,
+            "first": None if self.first is None else self.first.isoformat(),
+            "last": None if self.last is None else self.last.isoformat(),
+            "process": self.process,
+            "as_of": None if self.as_of is None else self.as_of.date().isoformat(),
+            "usable": self.usable,
+            "ledger": self.ledger.as_dict(),
+        }
 
 
 def check_events(log: EventLog, *, process: Process | None = None, as_of: Any = None) -> CheckReport:
-    """Summarise ``log``; with ``process``, also set aside unknown events and events after ``as_of``."""
+    """Summarise ``log``; with ``process``, also set aside unknown events and events after ``as_of``.
+
+    Raises
+    ------
+    EventDataError
+        With ``process``: when nothing in the data matches a step (most
+        likely the wrong process file), or ``as_of`` is before every event.
+    """
     ledger = log.ledger
     frame = log.events
     proc_id = None
     as_of_ts = None
-    if process is not None:
+    if process is not None and len(frame):
         from .replay import replay
 
-        try:
-            result = replay(process, log, as_of=as_of)
-        except EventDataError:
-            ledger = ledger.add(
-                "unknown_event", frame["row"].to_numpy(), examples=frame["event"].astype(str).head(5).tolist()
-            )
-            frame = frame.iloc[0:0]
-        else:
-            ledger = result.ledger
-            as_of_ts = result.as_of
-            kept = set(result.cases["case_id"])
-            frame = frame[frame["case_id"].astype(object).isin(kept)]
+        result = replay(process, log, as_of=as_of)
+        ledger = result.ledger
+        as_of_ts = result.as_of
+        kept = result.cases["case_id"].astype(object)
+        frame = frame[frame["case_id"].astype(object).isin(kept)]
+        if result.last_event is not None:
+            frame = frame[frame["timestamp"] < result.as_of + pd.Timedelta(days=1)]
+    if process is not None:
         proc_id = process.id
     sizes = frame.groupby("case_id", observed=True).size().to_numpy() if len(frame) else np.array([], dtype=int)
     per_case = (int(sizes.min()), float(np.median(sizes)), int(sizes.max())) if len(sizes) else None

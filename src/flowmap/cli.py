@@ -8,8 +8,10 @@ imported inside the commands that need them, so ``flowmap --help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -31,9 +33,56 @@ class _UserError(click.ClickException):
     exit_code = 1
 
 
+class _In(click.Path):
+    """A file the command reads: it is never written to."""
+
+
+class _Out(click.Path):
+    """A file the command writes: never one of its inputs."""
+
+
+def _in(**kwargs: Any) -> _In:
+    return _In(path_type=Path, **kwargs)
+
+
+def _out_path() -> _Out:
+    return _Out(path_type=Path, dir_okay=False)
+
+
+def _refuse_overwriting_inputs(kwargs: dict[str, Any]) -> None:
+    """Refuse an output path that is one of the inputs (the same path, or the same file through a link)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.command is None:
+        return
+    inputs: list[Path] = []
+    outputs: list[tuple[str, Path]] = []
+    for param in ctx.command.params:
+        value = kwargs.get(param.name or "")
+        values = value if isinstance(value, (tuple, list)) else (value,)
+        for v in values:
+            if v is None:
+                continue
+            if isinstance(param.type, _In):
+                inputs.append(Path(v))
+            elif isinstance(param.type, _Out):
+                outputs.append((param.opts[-1], Path(v)))
+    for option, out in outputs:
+        for inp in inputs:
+            same = out.resolve() == inp.resolve()
+            if not same and out.exists() and inp.exists():
+                with contextlib.suppress(OSError):
+                    same = os.path.samefile(out, inp)
+            if same:
+                raise _UserError(
+                    f"{option} {out} is one of this command's inputs ({inp}); flowmap never writes over its "
+                    "inputs: choose another file name for the output"
+                )
+
+
 def _user_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _refuse_overwriting_inputs(kwargs)
         try:
             return fn(*args, **kwargs)
         except SpecError as e:
@@ -70,7 +119,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=True))
+@click.argument("files", nargs=-1, required=True, type=_in(dir_okay=True))
 @click.option("-q", "--quiet", is_flag=True, help="Print only the problems, not the per-file summary.")
 def validate(files: tuple[Path, ...], quiet: bool) -> None:
     """Check process files; print every problem with FILE:LINE:COLUMN.
@@ -98,7 +147,7 @@ def validate(files: tuple[Path, ...], quiet: bool) -> None:
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("file", type=_in(dir_okay=False))
 @_user_errors
 def show(file: Path) -> None:
     """Describe a process: steps by lane, transitions, span targets and their sources."""
@@ -140,6 +189,15 @@ def schema(which: str | None) -> None:
 # --- events ----------------------------------------------------------------------------
 
 
+def _delimiter(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from .readers import normalise_delimiter
+
+    try:
+        return normalise_delimiter(value)
+    except FlowmapError as e:
+        raise click.BadParameter(str(e).removeprefix("--delimiter "), ctx=ctx, param=param) from None
+
+
 def event_options(fn: F) -> F:
     """Options for reading an event file, shared by every command that reads one."""
     opts = [
@@ -147,13 +205,55 @@ def event_options(fn: F) -> F:
         click.option("--event-col", metavar="NAME", help="Column holding the event name (default: detected)."),
         click.option("--time-col", metavar="NAME", help="Column holding the date or timestamp (default: detected)."),
         click.option("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)."),
+        click.option(
+            "--header-row",
+            "header_row",
+            type=click.IntRange(min=1),
+            metavar="N",
+            help="Row number of the header in the sheet or file (default: found in the top 30 rows, "
+            "below any title rows).",
+        ),
         click.option("--monthfirst", is_flag=True, help="Read 03/04/2025 as 4 March (US); default is day first."),
+        click.option(
+            "--not-yet",
+            "not_yet",
+            multiple=True,
+            metavar="WORD",
+            help="A word that means 'no date yet' in a date cell, beside N/A, tbc, awaiting, pending, ... "
+            "(repeatable).",
+        ),
         click.option("--encoding", default="utf-8", show_default=True, help="CSV text encoding, e.g. cp1252."),
-        click.option("--delimiter", metavar="CHAR", help="CSV separator (default: detected)."),
+        click.option(
+            "--delimiter",
+            metavar="CHAR",
+            callback=_delimiter,
+            help="CSV separator: one character, or \\t, tab, comma, semicolon, pipe (default: detected).",
+        ),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
     return fn
+
+
+_READ_KEYS = ("case_col", "event_col", "time_col", "sheet", "header_row", "monthfirst", "encoding", "delimiter",
+              "not_yet")  # fmt: skip
+
+
+def _read_options(opts: dict[str, Any]) -> dict[str, Any]:
+    """The read_events keyword arguments among a command's options."""
+    out = {k: opts.get(k) for k in _READ_KEYS}
+    out["monthfirst"] = bool(out["monthfirst"])
+    out["encoding"] = out["encoding"] or "utf-8"
+    out["not_yet"] = tuple(out["not_yet"] or ())
+    return out
+
+
+_problems = click.option(
+    "--problems",
+    "problems_path",
+    type=_out_path(),
+    help="Write every row or cell set aside, with its address (sheet, row, column, A1 cell), to .csv or .xlsx.",
+)
 
 
 def replay_options(fn: F) -> F:
@@ -191,17 +291,7 @@ def replay_options(fn: F) -> F:
 def _read(events: Path, process: Any, opts: dict[str, Any]) -> Any:
     from .ingest import read_events
 
-    return read_events(
-        events,
-        process=process,
-        case_col=opts.get("case_col"),
-        event_col=opts.get("event_col"),
-        time_col=opts.get("time_col"),
-        sheet=opts.get("sheet"),
-        monthfirst=bool(opts.get("monthfirst")),
-        encoding=opts.get("encoding") or "utf-8",
-        delimiter=opts.get("delimiter"),
-    )
+    return read_events(events, process=process, **_read_options(opts))
 
 
 def _replay(process_path: Path, events: Path, opts: dict[str, Any]) -> Any:
@@ -214,8 +304,7 @@ def _replay(process_path: Path, events: Path, opts: dict[str, Any]) -> Any:
 
         process = load_process(process_path)
         return replay_dask(process, events, as_of=opts.get("as_of"), scheduler=opts.get("scheduler"),
-                           case_col=opts.get("case_col"), event_col=opts.get("event_col"),
-                           time_col=opts.get("time_col"))  # fmt: skip
+                           **_read_options(opts))  # fmt: skip
     if opts.get("scheduler"):
         raise FlowmapError("--scheduler needs --engine dask")
     with _Progress() as progress:
@@ -224,6 +313,20 @@ def _replay(process_path: Path, events: Path, opts: dict[str, Any]) -> Any:
         log = _read(events, process, opts)
         progress.advance("replaying")
         return replay(process, log, as_of=opts.get("as_of"))
+
+
+def _write_problems(ledger: Any, path: Path | None, key: str | None) -> None:
+    """``--problems FILE``: every record set aside, with its address."""
+    if path is None:
+        return
+    from .output import write_table
+    from .privacy import pseudonymise
+
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        raise FlowmapError(f"cannot write problems to {path}: use .csv or .xlsx")
+    table = pseudonymise(ledger.problems(), key)
+    write_table(table, path, sheet="problems")
+    click.echo(f"wrote {path}: {len(table)} problem{'s' if len(table) != 1 else ''}", err=True)
 
 
 class _Progress:
@@ -278,6 +381,13 @@ def _meta(result: Any) -> dict[str, Any]:
     }
 
 
+def _problem_records(ledger: Any, key: str | None) -> list[dict[str, Any]]:
+    from .output import table_records
+    from .privacy import pseudonymise
+
+    return table_records(pseudonymise(ledger.problems(), key))
+
+
 def _emit(
     result: Any, tables: dict[str, Any], *, as_json: bool, key: str | None, kind: str, shown: str
 ) -> dict[str, Any]:
@@ -287,7 +397,7 @@ def _emit(
 
     safe = {name: pseudonymise(t, key) for name, t in tables.items()}
     if as_json:
-        doc = {"flowmap": f"{kind}/1", **_meta(result)}
+        doc = {"flowmap": f"{kind}/1", **_meta(result), "problems": _problem_records(result.ledger, key)}
         doc.update({name: table_records(t) for name, t in safe.items()})
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
         return safe
@@ -309,23 +419,34 @@ def _write(table: Any, path: Path | None, result: Any, sheet: str) -> None:
     click.echo(f"wrote {path}", err=True)
 
 
-_out = click.option(
-    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the table (.csv, .json, .xlsx)."
-)
+_out = click.option("-o", "--output", type=_out_path(), help="Write the table (.csv, .json, .xlsx).")
 
 
 @cli.command()
-@click.argument("events", type=click.Path(path_type=Path))
-@click.option("-p", "--process", "process_path", type=click.Path(path_type=Path), help="Check against this process.")
+@click.argument("events", type=_in())
+@click.option("-p", "--process", "process_path", type=_in(), help="Check against this process.")
 @click.option("--as-of", "as_of", metavar="DATE", help="Set aside events after this date (with --process).")
+@_problems
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the ledger and every problem) instead of text.")
+@click.option("--pseudonymise", metavar="KEY", envvar="FLOWMAP_PSEUDONYM_KEY",
+              help="Replace case ids in --problems and --json by keyed pseudonyms.")  # fmt: skip
 @event_options
 @_user_errors
-def check(events: Path, process_path: Path | None, as_of: str | None, **opts: Any) -> None:
+def check(
+    events: Path,
+    process_path: Path | None,
+    as_of: str | None,
+    problems_path: Path | None,
+    as_json: bool,
+    pseudonymise: str | None,
+    **opts: Any,
+) -> None:
     """Read an event file and account for every row: the data-quality ledger.
 
     Prints the columns found, the date range, cases and events per case, and
-    rows read = rows used + rows set aside, by reason, with the first line
-    numbers of each. Exits 0 when the data is usable.
+    rows read = rows used + not dated yet + rows set aside, by reason, with up
+    to five values and their places (E14, line 14) for each. --problems
+    writes every one of them. Exits 0 when the data is usable.
     """
     from .checks import check_events
     from .spec import load_process
@@ -333,17 +454,23 @@ def check(events: Path, process_path: Path | None, as_of: str | None, **opts: An
     process = load_process(process_path) if process_path else None
     log = _read(events, process, opts)
     report = check_events(log, process=process, as_of=as_of)
-    for line in report.lines():
-        click.echo(line)
+    if as_json:
+        doc = {"flowmap": "check/1", **report.as_dict(), "problems": _problem_records(report.ledger, pseudonymise)}
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        for line in report.lines():
+            click.echo(line)
+    _write_problems(report.ledger, problems_path, pseudonymise)
     if not report.usable:
         sys.exit(1)
 
 
 @cli.command("replay")
-@click.argument("process_path", metavar="PROCESS", type=click.Path(path_type=Path))
-@click.argument("events", type=click.Path(path_type=Path))
+@click.argument("process_path", metavar="PROCESS", type=_in())
+@click.argument("events", type=_in())
 @_out
-@click.option("--visits", "visits_path", type=click.Path(path_type=Path, dir_okay=False), help="Write every visit.")
+@click.option("--visits", "visits_path", type=_out_path(), help="Write every visit.")
+@_problems
 @event_options
 @replay_options
 @_user_errors
@@ -352,6 +479,7 @@ def replay_cmd(
     events: Path,
     output: Path | None,
     visits_path: Path | None,
+    problems_path: Path | None,
     pseudonymise: str | None,
     as_json: bool,
     **opts: Any,
@@ -369,17 +497,28 @@ def replay_cmd(
     _write(safe["cases"], output, result, "cases")
     if visits_path:
         _write(safe["visits"], visits_path, result, "visits")
+    _write_problems(result.ledger, problems_path, pseudonymise)
 
 
 @cli.command()
-@click.argument("process_path", metavar="PROCESS", type=click.Path(path_type=Path))
-@click.argument("events", type=click.Path(path_type=Path))
+@click.argument("process_path", metavar="PROCESS", type=_in())
+@click.argument("events", type=_in())
 @_out
+@click.option("--case", "case_id", metavar="ID",
+              help="Only this case (typed as you like: case and spaces are ignored; or its pseudonym).")  # fmt: skip
+@_problems
 @event_options
 @replay_options
 @_user_errors
 def audit(
-    process_path: Path, events: Path, output: Path | None, pseudonymise: str | None, as_json: bool, **opts: Any
+    process_path: Path,
+    events: Path,
+    output: Path | None,
+    case_id: str | None,
+    problems_path: Path | None,
+    pseudonymise: str | None,
+    as_json: bool,
+    **opts: Any,
 ) -> None:
     """Which step each open case is stuck at, and for how long past the target.
 
@@ -389,19 +528,36 @@ def audit(
     from .metrics import audit as audit_table
 
     result = _replay(process_path, events, opts)
-    safe = _emit(result, {"audit": audit_table(result)}, as_json=as_json, key=pseudonymise, kind="audit",
-                 shown="audit")  # fmt: skip
+    table = audit_table(result)
+    if case_id is not None:
+        from .privacy import find_case
+
+        real = find_case(result.cases["case_id"].astype(str).tolist(), case_id, key=pseudonymise)
+        table = table[table["case_id"].astype(str) == real].reset_index(drop=True)
+        if table.empty and not as_json:
+            shown = _shown_id(real, pseudonymise)
+            status = str(result.cases.loc[result.cases["case_id"].astype(str) == real, "status"].iloc[0])
+            click.echo(f"case {shown} is {status}: it is not open, so it has no row in the audit", err=True)
+    safe = _emit(result, {"audit": table}, as_json=as_json, key=pseudonymise, kind="audit", shown="audit")
     _write(safe["audit"], output, result, "audit")
+    _write_problems(result.ledger, problems_path, pseudonymise)
+
+
+def _shown_id(real: str, key: str | None) -> str:
+    from .privacy import pseudonym
+
+    return pseudonym(real, key) if key else real
 
 
 @cli.command()
-@click.argument("process_path", metavar="PROCESS", type=click.Path(path_type=Path))
-@click.argument("events", type=click.Path(path_type=Path))
+@click.argument("process_path", metavar="PROCESS", type=_in())
+@click.argument("events", type=_in())
 @_out
-@click.option("--targets", "targets_path", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--targets", "targets_path", type=_out_path(),
               help="Write the span-target summary.")  # fmt: skip
-@click.option("--edges", "edges_path", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--edges", "edges_path", type=_out_path(),
               help="Write one row per observed move between steps.")  # fmt: skip
+@_problems
 @event_options
 @replay_options
 @_user_errors
@@ -411,6 +567,7 @@ def drift(
     output: Path | None,
     targets_path: Path | None,
     edges_path: Path | None,
+    problems_path: Path | None,
     pseudonymise: str | None,
     as_json: bool,
     **opts: Any,
@@ -433,11 +590,12 @@ def drift(
     _write(d.steps, output, result, "steps")
     _write(d.targets, targets_path, result, "targets")
     _write(d.edges, edges_path, result, "edges")
+    _write_problems(result.ledger, problems_path, pseudonymise)
 
 
 @cli.command()
-@click.argument("events", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.argument("events", type=_in())
+@click.option("-o", "--output", type=_out_path(), required=True,
               help="Where to write the draft process file (.yaml).")  # fmt: skip
 @click.option("--id", "process_id", metavar="SLUG", help="The draft's id (default: from the file name).")
 @event_options
@@ -460,9 +618,9 @@ def discover(events: Path, output: Path, process_id: str | None, **opts: Any) ->
 
 
 @cli.command("map")
-@click.argument("process_path", metavar="PROCESS", type=click.Path(path_type=Path))
-@click.argument("events", required=False, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.argument("process_path", metavar="PROCESS", type=_in())
+@click.argument("events", required=False, type=_in())
+@click.option("-o", "--output", type=_out_path(), required=True,
               help="Map file: .svg, .png, .pdf, .dot or .mmd (Mermaid).")  # fmt: skip
 @click.option("--metric", type=click.Choice(["frequency", "time", "drift"]), default=None,
               help="What the figures show (default: drift when events are given).")  # fmt: skip
@@ -521,23 +679,8 @@ def map_cmd(
 
 def _journey(result: Any, case_id: str, key: str | None) -> Any:
     from .metrics import case_journey
-    from .privacy import pseudonym
 
-    ids = [str(c) for c in result.cases["case_id"]]
-    if key:
-        by_pseudonym = {pseudonym(c, key): c for c in ids}
-        real = by_pseudonym.get(case_id, case_id)
-        try:
-            journey = case_journey(result, real)
-        except KeyError as e:
-            raise FlowmapError(str(e.args[0]).replace(real, case_id)) from None
-        from dataclasses import replace
-
-        return replace(journey, case_id=pseudonym(real, key))
-    try:
-        return case_journey(result, case_id)
-    except KeyError as e:
-        raise FlowmapError(str(e.args[0])) from None
+    return case_journey(result, case_id, key=key)
 
 
 def _model(process_path: Path, events: Path | None, opts: dict[str, Any]) -> Any:
@@ -550,15 +693,15 @@ def _model(process_path: Path, events: Path | None, opts: dict[str, Any]) -> Any
 
 
 @cli.command("simulate")
-@click.argument("process_path", metavar="PROCESS", type=click.Path(path_type=Path))
-@click.argument("events", required=False, type=click.Path(path_type=Path))
-@click.option("-c", "--change", "change_paths", multiple=True, type=click.Path(path_type=Path),
+@click.argument("process_path", metavar="PROCESS", type=_in())
+@click.argument("events", required=False, type=_in())
+@click.option("-c", "--change", "change_paths", multiple=True, type=_in(),
               help="A change file (flowmap-change: 1); repeat to compare several.")  # fmt: skip
 @click.option("--runs", type=int, default=300, show_default=True, help="Replications of the cohort.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed: the same seed, the same numbers.")
 @click.option("--cases", type=int, help="Cases per run (default: the number in the data, or 100).")
 @click.option("--explain", is_flag=True, help="Print every model parameter and where it came from.")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write .json or .csv.")
+@click.option("-o", "--output", type=_out_path(), help="Write .json or .csv.")
 @click.option("--as-of", "as_of", metavar="DATE", help="Fit on events up to this date.")
 @event_options
 @_user_errors
@@ -615,13 +758,13 @@ def _frame(rows: list[dict[str, Any]]) -> Any:
 
 
 @cli.command()
-@click.argument("process_path", metavar="PROCESS", type=click.Path(path_type=Path))
-@click.option("--from", "from_events", type=click.Path(path_type=Path), help="Fit the model on these events first.")
-@click.option("-c", "--change", "change_path", type=click.Path(path_type=Path), help="Apply a change file.")
+@click.argument("process_path", metavar="PROCESS", type=_in())
+@click.option("--from", "from_events", type=_in(), help="Fit the model on these events first.")
+@click.option("-c", "--change", "change_path", type=_in(), help="Apply a change file.")
 @click.option("--cases", type=int, required=True, help="How many cases.")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--start", default="2025-01-06", show_default=True, help="Date the first case arrives.")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.option("-o", "--output", type=_out_path(), required=True,
               help="Event log to write: .csv or .parquet.")  # fmt: skip
 @event_options
 @_user_errors
@@ -660,19 +803,19 @@ def synth(
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path), metavar="[PROCESS EVENTS]")
+@click.argument("inputs", nargs=-1, type=_in(), metavar="[PROCESS EVENTS]")
 @click.option("--target", "target_id", metavar="ID", help="Chart this span target: one point per case.")
-@click.option("--series", "series_path", type=click.Path(path_type=Path), help="Chart a date,value CSV instead.")
+@click.option("--series", "series_path", type=_in(), help="Chart a date,value CSV instead.")
 @click.option("--kind", type=click.Choice(["run", "xmr"]), default="run", show_default=True)
-@click.option("--pdsa", "pdsa_path", type=click.Path(path_type=Path), help="PDSA log (flowmap-pdsa: 1) to mark.")
+@click.option("--pdsa", "pdsa_path", type=_in(), help="PDSA log (flowmap-pdsa: 1) to mark.")
 @click.option("--baseline", type=int, help="Use the first N points as the baseline (default: before the first PDSA).")
 @click.option("--rebase", multiple=True, metavar="PDSA_ID", help="XmR: start new limits at this PDSA cycle.")
 @click.option("--screen", is_flag=True, help="XmR: leave out moving ranges above 3.267 x their mean.")
 @click.option("--better", type=click.Choice(["lower", "higher"]), default="lower", show_default=True,
               help="Which way is improvement, for colouring signals.")  # fmt: skip
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.option("-o", "--output", type=_out_path(), required=True,
               help="Chart file: .svg, .png or .pdf.")  # fmt: skip
-@click.option("--signals", "signals_path", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--signals", "signals_path", type=_out_path(),
               help="Write the centre, limits and each rule's flagged points as JSON.")  # fmt: skip
 @click.option("--as-of", "as_of", metavar="DATE", help="Measure open cases to this date (default: latest event).")
 @click.option(
@@ -741,12 +884,12 @@ def chart(
 
 
 @cli.command()
-@click.argument("process_path", metavar="PROCESS", type=click.Path(path_type=Path))
-@click.argument("events", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.argument("process_path", metavar="PROCESS", type=_in())
+@click.argument("events", type=_in())
+@click.option("-o", "--output", type=_out_path(), required=True,
               help="The report: one .html file.")  # fmt: skip
-@click.option("--pdsa", "pdsa_path", type=click.Path(path_type=Path), help="PDSA log to mark on charts and list.")
-@click.option("-c", "--change", "change_paths", multiple=True, type=click.Path(path_type=Path),
+@click.option("--pdsa", "pdsa_path", type=_in(), help="PDSA log to mark on charts and list.")
+@click.option("-c", "--change", "change_paths", multiple=True, type=_in(),
               help="Change files to simulate against the baseline (repeatable).")  # fmt: skip
 @click.option("--runs", type=int, default=300, show_default=True, help="Simulation runs, with --change.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Simulation seed, with --change.")
@@ -757,6 +900,7 @@ def chart(
               help="Replace case ids by keyed pseudonyms (HMAC-SHA256); or set FLOWMAP_PSEUDONYM_KEY.")  # fmt: skip
 @click.option("--renderer", type=click.Choice(["auto", "system", "wasm"]), default="auto", show_default=True,
               help="Graphviz for the map layout.")  # fmt: skip
+@_problems
 @event_options
 @_user_errors
 def report(
@@ -770,6 +914,7 @@ def report(
     suppress_below: int | None,
     pseudonymise: str | None,
     renderer: str,
+    problems_path: Path | None,
     **opts: Any,
 ) -> None:
     """Write one self-contained HTML report a manager can open offline and print on A4.
@@ -790,6 +935,7 @@ def report(
     write_report(output, result, pdsa=log, changes=changes, suppress_below=suppress_below, key=pseudonymise,
                  runs=runs, seed=seed, renderer=renderer)  # fmt: skip
     click.echo(f"wrote {output}: open it in any browser; it needs no network and prints on A4")
+    _write_problems(result.ledger, problems_path, pseudonymise)
 
 
 def main() -> None:  # pragma: no cover - console entry for tools that want a function

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .errors import EventDataError, FlowmapError
+from .errors import EventDataError, FlowmapError, NoMatchError
 from .model import Process, normalise_name
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def _numbered(part: pd.DataFrame, offset: int) -> pd.DataFrame:
     return part.assign(__row__=np.arange(offset + 1, offset + 1 + len(part), dtype=np.int64))
 
 
-def _known_max(part: pd.DataFrame, process: Process, event_col: str, time_col: str, tz: str) -> Any:
+def _known_max(part: pd.DataFrame, process: Process, event_col: str, time_col: str, tz: str, monthfirst: bool) -> Any:
     """The latest timestamp among events that match a step, in one partition (NaT if none)."""
     from .dates import parse_dates
 
@@ -86,7 +86,7 @@ def _known_max(part: pd.DataFrame, process: Process, event_col: str, time_col: s
     known = names.isin(matching).to_numpy(dtype=bool)
     if not known.any():
         return pd.NaT
-    ts = parse_dates(part.loc[known, time_col], timezone=tz)
+    ts = parse_dates(part.loc[known, time_col], timezone=tz, monthfirst=monthfirst)
     return ts.max()
 
 
@@ -100,7 +100,7 @@ def _replay_part(part: pd.DataFrame, process: Process, opts: dict[str, Any], as_
         log = read_events(part.reset_index(drop=True), process=process, **opts)
         return replay(process, log, as_of=as_of)
     except EventDataError as e:
-        if "no event matches" in str(e) or "no rows" in str(e):
+        if isinstance(e, NoMatchError) or "no rows" in str(e):
             return _empty(process, as_of, part=part, opts=opts)
         raise
 
@@ -115,8 +115,10 @@ def _empty(process: Process, as_of: Any, *, part: pd.DataFrame | None = None,
     ledger = Ledger(source="", unit="row", read=0)
     if part is not None and len(part):
         log = read_events(part.reset_index(drop=True), process=process, **(opts or {}))
-        ledger = log.ledger.add("unknown_event", log.events["row"].to_numpy(),
-                                examples=log.events["event"].astype(str).unique()[:5].tolist())  # fmt: skip
+        ev = log.events
+        ledger = log.ledger.add("unknown_event", ev["row"].to_numpy(), column=log.columns.get("event"),
+                                values=ev["event"].astype(object).to_numpy(),
+                                case_ids=ev["case_id"].astype(object).to_numpy())  # fmt: skip
     empty = pd.DataFrame()
     return Replay(process=process, as_of=pd.Timestamp(as_of), visits=empty, cases=empty, deviations=empty,
                   spans=empty, ledger=ledger, first_event=None, last_event=None)  # fmt: skip
@@ -132,7 +134,10 @@ def replay_dask(
     case_col: str | None = None,
     event_col: str | None = None,
     time_col: str | None = None,
+    monthfirst: bool = False,
+    not_yet: tuple[str, ...] = (),
     partitions: int | None = None,
+    **refused: Any,
 ) -> Replay:
     """Replay a Parquet dataset on Dask; the result equals :func:`flowmap.replay` on the same rows.
 
@@ -143,15 +148,29 @@ def replay_dask(
     scheduler
         Address of a running Dask scheduler (``tcp://host:8786``); by default a
         local cluster of ``workers`` processes is started and stopped.
+    monthfirst, not_yet
+        As for :func:`flowmap.read_events`, applied in every partition.
     partitions
         How many partitions to shuffle cases into (default: as many as read).
+    refused
+        Read options that do not apply to Parquet (``sheet``, ``header_row``,
+        ``encoding``, ``delimiter``): any set to a value is refused with a
+        message rather than dropped.
     """
     dd = _need_dask()
     from dask.base import compute
     from dask.delayed import delayed
 
-    from .ingest import _CASE_NAMES, _EVENT_NAMES, _TIME_NAMES, _pick
+    from .ingest import CASE_NAMES, EVENT_NAMES, TIME_NAMES, _pick, no_match_error
     from .replay import combine, parse_as_of
+
+    given = {k: v for k, v in refused.items() if v not in (None, False, "utf-8", "", ())}
+    if given:
+        names = ", ".join("--" + k.replace("_", "-") for k in sorted(given))
+        raise FlowmapError(
+            f"{names} cannot be used with --engine dask, which reads Parquet (typed columns, no sheets, header rows "
+            "or separators); leave them out, or convert the file to Parquet first"
+        )
 
     path = Path(source)
     if not path.exists():
@@ -161,10 +180,10 @@ def replay_dask(
     ddf = dd.read_parquet(str(path))
     empty = ddf._meta
     name = str(path)
-    case = _pick(empty, case_col, _CASE_NAMES, "case", "--case-col", name)
-    event = _pick(empty, event_col, _EVENT_NAMES, "event", "--event-col", name)
-    time = _pick(empty, time_col, _TIME_NAMES, "date", "--time-col", name)
-    opts = {"case_col": case, "event_col": event, "time_col": time}
+    case = _pick(empty, case_col, CASE_NAMES, "case", "--case-col", name)
+    event = _pick(empty, event_col, EVENT_NAMES, "event", "--event-col", name)
+    time = _pick(empty, time_col, TIME_NAMES, "date", "--time-col", name)
+    opts = {"case_col": case, "event_col": event, "time_col": time, "monthfirst": monthfirst, "not_yet": not_yet}
     with client(scheduler, workers=workers):
         sizes = ddf.map_partitions(len).compute()
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
@@ -173,11 +192,12 @@ def replay_dask(
         ddf = dd.from_delayed(numbered, meta=meta)
         when = parse_as_of(as_of)
         if when is None:
-            maxes = ddf.map_partitions(_known_max, process, event, time, process.timezone,
+            maxes = ddf.map_partitions(_known_max, process, event, time, process.timezone, monthfirst,
                                        meta=("m", "datetime64[ns]")).compute()  # fmt: skip
             maxes = pd.to_datetime(pd.Series(list(maxes))).dropna()
             if maxes.empty:
-                raise EventDataError(f"{name}: no event matches a step of '{process.id}'")
+                events = ddf[event].drop_duplicates().head(9, npartitions=-1).astype(str).tolist()
+                raise no_match_error(name, process, events=events)
             when = pd.Timestamp(maxes.max()).normalize()
         shuffled = ddf.shuffle(on=case, npartitions=partitions or max(ddf.npartitions, 1))
         parts = compute(*[delayed(_replay_part)(p, process, opts, when) for p in shuffled.to_delayed()])

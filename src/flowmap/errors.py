@@ -18,6 +18,7 @@ __all__ = [
     "ChartError",
     "EventDataError",
     "FlowmapError",
+    "NoMatchError",
     "Problem",
     "RenderError",
     "SpecError",
@@ -65,6 +66,10 @@ class ChangeError(SpecError):
 
 class EventDataError(FlowmapError):
     """An event file cannot be read or has no usable events."""
+
+
+class NoMatchError(EventDataError):
+    """Nothing in the data matches a step of the process: most likely the wrong process file."""
 
 
 class RenderError(FlowmapError):

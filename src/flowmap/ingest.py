@@ -3,55 +3,75 @@
 Canonical table (:attr:`EventLog.events`): ``case_id`` and ``event``
 (categorical text), ``timestamp`` (local, naive ``datetime64[ns]``), ``row``
 (the record's position in its source: CSV line, sheet row, XES event number),
-then any other columns as attributes.
+for a tracker ``column`` (the step column the date came from), then any other
+columns as attributes.
 
-Formats: CSV (any delimiter; UTF-8 with or without BOM; other encodings on
-request), XLSX, Parquet, XES and ``.xes.gz``, or a pandas DataFrame. Long
-form is one row per event; wide form (a tracker) is one row per case with a
-date column per step, matched to the process's steps.
+Formats (:mod:`flowmap.readers`): CSV, XLSX, Parquet, XES and ``.xes.gz``, or
+a pandas DataFrame. Long form is one row per event; wide form (a tracker) is
+one row per case with a date column per step, matched to the process's steps.
+
+Reading a tracker as teams keep it: the header is searched for below titles
+and blank rows; cells that say a step has not happened yet (``N/A``,
+``awaiting``) are counted apart, not as problems; a totals row is a
+``summary row``, not a case; every cell set aside keeps its address.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from .dates import parse_dates
-from .errors import EventDataError
+from .dates import not_yet, read_dates
+from .errors import EventDataError, NoMatchError
 from .ledger import Ledger
 from .model import normalise_name
+from .readers import READERS, HeaderRule, RawTable, format_of, key, normalise_delimiter
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
+
     from .model import Process
 
-__all__ = ["EVENT_FORMATS", "EventLog", "read_events"]
+__all__ = ["CASE_NAMES", "EVENT_FORMATS", "EVENT_NAMES", "SUMMARY_WORDS", "TIME_NAMES", "EventLog", "ReadOptions",
+           "no_match_error", "read_events"]  # fmt: skip
 
 EVENT_FORMATS = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".parquet", ".pq", ".xes", ".xes.gz")
 
-_CASE_NAMES = (
+CASE_NAMES = (
     "case:concept:name", "case_id", "case", "caseid", "case id", "case ref", "case_ref", "case reference",
     "child", "child_id", "child id", "child_ref", "child ref", "child reference", "reference", "ref", "id",
 )  # fmt: skip
-_EVENT_NAMES = (
+EVENT_NAMES = (
     "concept:name", "event", "activity", "event_type", "event type", "event name", "activity name", "step",
     "stage", "action", "task",
 )  # fmt: skip
-_TIME_NAMES = (
+TIME_NAMES = (
     "time:timestamp", "timestamp", "date", "event_date", "event date", "datetime", "date time", "time",
     "completed", "complete_timestamp", "end_timestamp",
 )  # fmt: skip
+SUMMARY_WORDS = ("total", "totals", "sum", "average", "mean", "median", "count", "grand total")
+"""A case cell reading one of these (case-insensitive) marks a summary row, not a case."""
 
 
-def _key(name: str) -> str:
-    return " ".join(str(name).replace("_", " ").replace("-", " ").split()).casefold()
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read an event file: the options every reading command shares."""
+
+    case_col: str | None = None
+    event_col: str | None = None
+    time_col: str | None = None
+    sheet: str | None = None
+    header_row: int | None = None
+    monthfirst: bool = False
+    encoding: str = "utf-8"
+    delimiter: str | None = None
+    not_yet: tuple[str, ...] = ()
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +82,7 @@ class EventLog:
     ledger: Ledger
     columns: dict[str, str]
     shape: str  # "long" or "wide"
+    found: tuple[str, ...] = field(default=())  # every column of the source, for messages
 
     @property
     def n_cases(self) -> int:
@@ -70,7 +91,7 @@ class EventLog:
     @property
     def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         ts = self.events["timestamp"]
-        if ts.empty:
+        if ts.empty or ts.isna().all():
             return None
         return pd.Timestamp(ts.min()), pd.Timestamp(ts.max())
 
@@ -86,9 +107,11 @@ def read_events(
     event_col: str | None = None,
     time_col: str | None = None,
     sheet: str | None = None,
+    header_row: int | None = None,
     monthfirst: bool = False,
     encoding: str = "utf-8",
     delimiter: str | None = None,
+    not_yet: Sequence[str] = (),
     timezone: str | None = None,
 ) -> EventLog:
     """Read an event file (or DataFrame) into the canonical table.
@@ -101,15 +124,23 @@ def read_events(
         When given, its time zone is used and a wide tracker (one row per case,
         one date column per step) is recognised by matching columns to steps.
     case_col, event_col, time_col
-        Column names, when automatic detection is not enough.
+        Column names (of the header row), when automatic detection is not enough.
     sheet
         XLSX sheet name (default: the first sheet).
+    header_row
+        The header's row number in the sheet or file, from 1 (default: the
+        first of the top 30 rows that holds the case column, or with a
+        process two step columns).
     monthfirst
         Read slashed dates as month first (US); the default is day first (UK).
     encoding
         CSV text encoding, e.g. ``cp1252`` for files saved by older Excel.
     delimiter
-        CSV delimiter; by default it is detected.
+        CSV delimiter (one character, or ``\\t``, ``tab``, ``comma``,
+        ``semicolon``, ``pipe``); by default it is detected.
+    not_yet
+        More words that mean "no date yet" in a date cell, beside
+        :data:`flowmap.dates.NOT_YET_WORDS`.
     timezone
         Local time zone (default: the process's, else Europe/London).
 
@@ -121,92 +152,167 @@ def read_events(
     ------
     EventDataError
         When the file cannot be read or has no usable columns; the message says
-        which columns exist.
+        which columns exist. :class:`~flowmap.errors.NoMatchError` when a
+        process is given and none of the tracker's columns matches a step.
     """
-    tz = timezone or (process.timezone if process is not None else "Europe/London")
-    if isinstance(source, pd.DataFrame):
-        raw, unit, name, first_pos, serials = source.reset_index(drop=True), "row", "<DataFrame>", 1, False
-        fmt = "frame"
+    opts = ReadOptions(case_col=case_col, event_col=event_col, time_col=time_col, sheet=sheet,
+                       header_row=header_row, monthfirst=monthfirst, encoding=encoding,
+                       delimiter=normalise_delimiter(delimiter), not_yet=tuple(not_yet),
+                       timezone=timezone)  # fmt: skip
+    name, raw = _read_raw(source, opts, process)
+    return _canonical(name, raw, opts, process)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _step_keys(process: Process) -> dict[str, str]:
+    """Name keys -> step id, for a step's ``column``, label, id and event names."""
+    names: dict[str, str] = {}
+    for s in process.steps:
+        for n in (s.column, s.label, s.id, *s.events):
+            if n:
+                names.setdefault(key(n), s.id)
+                names.setdefault(normalise_name(n), s.id)
+    return names
+
+
+def _header_rule(opts: ReadOptions, process: Process | None) -> HeaderRule:
+    if opts.case_col is not None:
+        case_names = frozenset({key(opts.case_col)})
+        described = repr(opts.case_col)
     else:
-        path = Path(source)
-        name = str(path)
-        if not path.exists():
-            raise EventDataError(f"{name}: no such file")
-        if path.is_dir():
-            raise EventDataError(f"{name}: is a folder; give an event file (.csv, .xlsx, .parquet, .xes)")
-        fmt = _format_of(path)
-        if path.stat().st_size == 0:
-            raise EventDataError(f"{name}: the file is empty")
-        if fmt == "xes":
-            raw = _read_xes(path)
-            unit, first_pos, serials = "event", 1, False
-        elif fmt == "csv":
-            raw = _read_csv(path, encoding=encoding, delimiter=delimiter)
-            unit, first_pos, serials = "line", 2, False
-        elif fmt == "xlsx":
-            raw, notes = _read_xlsx(path, sheet)
-            unit, first_pos, serials = "row", 2, True
+        case_names = frozenset(key(n) for n in CASE_NAMES)
+        described = ", ".join(repr(n) for n in CASE_NAMES[:8]) + ", ..."
+    steps = frozenset(_step_keys(process)) if process is not None else frozenset()
+    if steps:
+        described += ", or two columns named after steps"
+    return HeaderRule(case_names=case_names, step_names=steps, described=described, header_row=opts.header_row,
+                      given=opts.case_col)  # fmt: skip
+
+
+def _read_raw(source: str | Path | pd.DataFrame, opts: ReadOptions, process: Process | None) -> tuple[str, RawTable]:
+    if isinstance(source, pd.DataFrame):
+        frame = source.reset_index(drop=True)
+        if "__row__" in frame.columns:  # rows numbered by the caller (the Dask engine's global numbers)
+            positions = frame.pop("__row__").to_numpy(dtype=np.int64)
         else:
-            raw = _read_parquet(path)
-            unit, first_pos, serials = "row", 1, False
-    if fmt != "xlsx":
-        notes = []
-    raw.columns = [str(c).lstrip("\ufeff").strip() for c in raw.columns]
-    if len(raw.columns) != len(set(raw.columns)):
-        dupes = sorted({c for c in raw.columns if list(raw.columns).count(c) > 1})
+            positions = np.arange(1, len(frame) + 1, dtype=np.int64)
+        return "<DataFrame>", RawTable(frame=frame, positions=positions, unit="row")
+    path = Path(source)
+    name = str(path)
+    if not path.exists():
+        raise EventDataError(f"{name}: no such file")
+    if path.is_dir():
+        raise EventDataError(f"{name}: is a folder; give an event file (.csv, .xlsx, .parquet, .xes)")
+    fmt = format_of(path)
+    if path.stat().st_size == 0:
+        raise EventDataError(f"{name}: the file is empty")
+    if fmt != "xlsx" and opts.sheet is not None:
+        raise EventDataError(f"--sheet applies to Excel workbooks; {name} is not one")
+    if fmt not in ("csv", "xlsx") and opts.header_row is not None:
+        raise EventDataError(f"--header-row applies to CSV and Excel files; {name} has its own column names")
+    reader = READERS[fmt]
+    if fmt == "csv":
+        raw = reader(path, _header_rule(opts, process), encoding=opts.encoding, delimiter=opts.delimiter)
+    elif fmt == "xlsx":
+        raw = reader(path, _header_rule(opts, process), sheet=opts.sheet)
+    else:
+        raw = reader(path)
+    return name, raw
+
+
+def _canonical(name: str, raw: RawTable, opts: ReadOptions, process: Process | None) -> EventLog:
+    frame = raw.frame
+    frame.columns = [str(c).lstrip("\ufeff").strip() for c in frame.columns]
+    if len(frame.columns) != len(set(frame.columns)):
+        dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
         raise EventDataError(f"{name}: column names appear twice: {', '.join(dupes)}; rename one of each")
-    if raw.empty:
+    frame, positions, blank = _drop_blank_rows(frame, raw.positions)
+    if frame.empty:
         raise EventDataError(
-            f"{name}: no rows of data (only a header: {', '.join(map(str, raw.columns)) or 'none'})"
-            if len(raw.columns)
+            f"{name}: no rows of data (only a header: {', '.join(map(str, frame.columns)) or 'none'})"
+            if len(frame.columns)
             else f"{name}: no rows of data"
         )
-    positions = np.arange(first_pos, first_pos + len(raw), dtype=np.int64)
-    if "__row__" in raw.columns:
-        positions = raw.pop("__row__").to_numpy(dtype=np.int64)
-
-    case = _pick(raw, case_col, _CASE_NAMES, "case", "--case-col", name)
-    event = _pick(raw, event_col, _EVENT_NAMES, "event", "--event-col", name, required=False)
-    wide_cols = _wide_columns(raw, process, exclude={case}) if event is None and time_col is None else {}
+    tz = opts.timezone or (process.timezone if process is not None else "Europe/London")
+    case = _pick(frame, opts.case_col, CASE_NAMES, "case", "--case-col", name)
+    event = _pick(frame, opts.event_col, EVENT_NAMES, "event", "--event-col", name, required=False)
+    wide_cols = _wide_columns(frame, process, exclude={case}) if event is None and opts.time_col is None else {}
     if event is None and not wide_cols:
-        hint = (
-            "; if this is a tracker with one date column per step, name the columns after the steps "
-            "(or set 'column:' on each step)"
-            if process is not None
-            else "; if this is a tracker with one date column per step, give --process so flowmap can match them"
-        )
+        if process is not None:
+            raise no_match_error(name, process, columns=[str(c) for c in frame.columns])
         raise EventDataError(
-            f"{name}: no event column found (looked for {', '.join(_EVENT_NAMES[:4])}, ...); "
-            f"columns are: {_list(raw.columns)}. Name it with --event-col{hint}"
+            f"{name}: no event column found (looked for {', '.join(EVENT_NAMES[:4])}, ...); "
+            f"columns are: {_list(frame.columns)}. Name it with --event-col; if this is a tracker with one date "
+            "column per step, give --process so flowmap can match them"
         )
-    ledger = Ledger(source=name, unit=unit, read=0)
-    for n in notes:
+    ledger = Ledger(source=name, unit=raw.unit, read=0, sheet=raw.sheet, letters=raw.letters)
+    for n in raw.notes:
         ledger = ledger.note(n)
+    if blank:
+        ledger = ledger.note(f"{blank} blank row{'s' if blank != 1 else ''} skipped")
+    found = tuple(str(c) for c in frame.columns)
+    summary = _summary_rows(frame, case)
     if wide_cols:
-        for c in raw.columns:  # trackers are small: plain objects keep the cell logic simple
-            if isinstance(raw[c].dtype, pd.CategoricalDtype):
-                raw[c] = raw[c].astype(object)
-        return _wide(raw, case, wide_cols, positions, ledger, process, tz=tz, monthfirst=monthfirst, serials=serials)
+        for c in frame.columns:  # trackers are small: plain objects keep the cell logic simple
+            if isinstance(frame[c].dtype, pd.CategoricalDtype):
+                frame[c] = frame[c].astype(object)
+        assert process is not None
+        events, ledger = _wide(frame, case, wide_cols, positions, summary, ledger, process, tz=tz, opts=opts,
+                               excel_serials=raw.excel_serials)  # fmt: skip
+        return EventLog(events=events, ledger=ledger, columns={"case": case, **wide_cols}, shape="wide", found=found)
     assert event is not None
-    time = _pick(raw, time_col, _TIME_NAMES, "date", "--time-col", name)
-    if len(raw.columns) == 1 or case in (event, time) or event == time:
+    time = _pick(frame, opts.time_col, TIME_NAMES, "date", "--time-col", name)
+    if len(frame.columns) == 1 or case in (event, time) or event == time:
         raise EventDataError(f"{name}: the case, event and date must be three different columns; columns are: "
-                             f"{_list(raw.columns)}")  # fmt: skip
-    ledger = replace(ledger, read=len(raw))
-    ts = parse_dates(raw[time], timezone=tz, monthfirst=monthfirst, excel_serials=serials)
-    attrs = raw.drop(columns=[case, event, time])
-    frame = pd.DataFrame(
-        {
-            "case_id": _text(raw[case]),
-            "event": _text(raw[event]),
-            "timestamp": ts.to_numpy(),
-            "row": positions,
-        }
+                             f"{_list(frame.columns)}")  # fmt: skip
+    ledger = replace(ledger, read=len(frame))
+    ids = _text(frame[case])
+    if summary.any():
+        ledger = ledger.add("summary_row", positions[summary], column=case,
+                            values=_summary_values(frame, case, summary))  # fmt: skip
+    attrs = frame.drop(columns=[case, event, time])
+    events = pd.DataFrame({"case_id": ids, "event": _text(frame[event]), "row": positions})
+    events = pd.concat([events, attrs.reset_index(drop=True)], axis=1) if len(attrs.columns) else events
+    raw_time = frame[time].reset_index(drop=True)
+    keep = ~summary
+    # A row with a case and an event but no date yet is counted apart, not set aside.
+    waiting, said = not_yet(raw_time, opts.not_yet)
+    waiting &= keep & ids.notna().to_numpy() & events["event"].notna().to_numpy()
+    if waiting.any():
+        ledger = ledger.with_not_yet(_word_counts(said[waiting]))
+        keep &= ~waiting
+    if not keep.all():
+        events, raw_time = events[keep].reset_index(drop=True), raw_time[keep].reset_index(drop=True)
+    ts, outside = read_dates(raw_time, timezone=tz, monthfirst=opts.monthfirst, excel_serials=raw.excel_serials)
+    events.insert(2, "timestamp", ts.to_numpy())
+    events, ledger = _set_aside(events, ledger, raw_time, outside, columns=(case, event, time))
+    return EventLog(events=_categorise(events), ledger=ledger, columns={"case": case, "event": event, "time": time},
+                    shape="long", found=found)  # fmt: skip
+
+
+def no_match_error(
+    source: str, process: Process, *, columns: Sequence[str] = (), events: Sequence[str] = ()
+) -> NoMatchError:
+    """The one message for data that matches no step: what the process expects, what the file has."""
+    expects = ", ".join(
+        f"{s.label!r}" + (f" (events {', '.join(repr(e) for e in s.events[:2])})" if s.events else "")
+        for s in process.steps[:4]
     )
-    frame = pd.concat([frame, attrs.reset_index(drop=True)], axis=1) if len(attrs.columns) else frame
-    frame, ledger = _set_aside(frame, ledger, raw[time])
-    return EventLog(events=_categorise(frame), ledger=ledger, columns={"case": case, "event": event, "time": time},
-                    shape="long")  # fmt: skip
+    more = ", ..." if len(process.steps) > 4 else ""
+    if events:
+        has = f"its event names include {', '.join(repr(str(e)) for e in list(events)[:8])}"
+        has += ", ..." if len(events) > 8 else ""
+    else:
+        has = f"its columns are {', '.join(repr(str(c)) for c in list(columns)[:10])}"
+        has += ", ..." if len(columns) > 10 else ""
+    return NoMatchError(
+        f"{source}: nothing in it matches a step of process '{process.id}' ({process.title}). "
+        f"The process expects steps such as {expects}{more}; {has}. "
+        "Is this the right process file for this data? If it is, add the names to the steps' 'events' lists "
+        "(or 'column:' for a tracker)"
+    )
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -216,23 +322,6 @@ def _list(cols: Any) -> str:
     names = [str(c) for c in cols]
     shown = ", ".join(repr(c) for c in names[:20])
     return shown + (f" and {len(names) - 20} more" if len(names) > 20 else "")
-
-
-def _format_of(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith((".xes", ".xes.gz")):
-        return "xes"
-    if name.endswith((".csv", ".txt", ".tsv", ".csv.gz")):
-        return "csv"
-    if name.endswith((".xlsx", ".xlsm")):
-        return "xlsx"
-    if name.endswith((".parquet", ".pq")):
-        return "parquet"
-    if name.endswith(".xls"):
-        raise EventDataError(f"{path}: old Excel (.xls) files are not read; open it in Excel and save as .xlsx")
-    raise EventDataError(
-        f"{path}: unknown file type '{path.suffix or '(none)'}'; use .csv, .xlsx, .parquet, .xes or .xes.gz"
-    )
 
 
 def _pick(
@@ -248,9 +337,9 @@ def _pick(
     if given is not None:
         if given in raw.columns:
             return given
-        by_key = {_key(c): c for c in raw.columns}
-        if _key(given) in by_key:
-            return by_key[_key(given)]
+        by_key = {key(c): c for c in raw.columns}
+        if key(given) in by_key:
+            return by_key[key(given)]
         from .errors import did_you_mean
 
         raise EventDataError(
@@ -259,10 +348,10 @@ def _pick(
         )
     by_key = {}
     for c in raw.columns:
-        by_key.setdefault(_key(c), c)
+        by_key.setdefault(key(c), c)
     for n in names:
-        if _key(n) in by_key:
-            return by_key[_key(n)]
+        if key(n) in by_key:
+            return by_key[key(n)]
     if not required:
         return None
     hint = ""
@@ -294,8 +383,84 @@ def _text(values: pd.Series) -> pd.Series:
         whole = s.dropna()
         if (whole == np.floor(whole)).all():
             s = s.astype("Int64")
+    elif s.dtype == object:
+        # Excel gives whole numbers as floats (12.0) in an otherwise text column.
+        s = s.map(lambda v: int(v) if isinstance(v, float) and v.is_integer() else v, na_action="ignore")
     out = s.astype("string").str.strip()
     return out.mask(out == "")
+
+
+def _is_blank(col: pd.Series) -> npt.NDArray[np.bool_]:
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = _is_blank(pd.Series(np.asarray(col.cat.categories, dtype=object)))
+        codes = np.asarray(col.cat.codes)
+        return np.where(codes >= 0, cats[np.maximum(codes, 0)] if len(cats) else True, True)
+    blank = np.array(col.isna(), dtype=bool)
+    if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+        text = col.astype("string").str.strip()
+        blank |= np.array((text == "").fillna(True), dtype=bool)
+    return blank
+
+
+def _drop_blank_rows(
+    frame: pd.DataFrame, positions: npt.NDArray[np.int64]
+) -> tuple[pd.DataFrame, npt.NDArray[np.int64], int]:
+    """Rows with every cell empty (`,,,,` in a CSV) hold nothing: they are skipped, and counted in a note."""
+    if frame.empty or not len(frame.columns):
+        return frame, positions, 0
+    candidates = np.ones(len(frame), dtype=bool)
+    for c in frame.columns:
+        # Most columns rule most rows out at once; only rows still blank are looked at further.
+        idx = np.flatnonzero(candidates)
+        if idx.size == 0:
+            break
+        candidates[idx] = _is_blank(frame[c].iloc[idx])
+    n = int(candidates.sum())
+    if n == 0:
+        return frame, positions, 0
+    keep = ~candidates
+    return frame[keep].reset_index(drop=True), positions[keep], n
+
+
+def _summary_rows(frame: pd.DataFrame, case: str) -> npt.NDArray[np.bool_]:
+    """Rows whose case cell says Total, Average, ... or is empty beside cells that are only numbers."""
+    case_text = frame[case].astype("string").str.strip().str.casefold().str.rstrip(":").str.strip()
+    words = np.array(case_text.isin(SUMMARY_WORDS).fillna(False), dtype=bool)
+    empty_case = _is_blank(frame[case])
+    if not empty_case.any():
+        return words
+    idx = np.flatnonzero(empty_case)
+    rest = frame.iloc[idx].drop(columns=[case])
+    numeric = np.ones(len(idx), dtype=bool)
+    filled = np.zeros(len(idx), dtype=bool)
+    for c in rest.columns:
+        col = rest[c]
+        blank = _is_blank(col)
+        is_num = np.array(pd.to_numeric(col.astype(object), errors="coerce").notna(), dtype=bool)
+        is_num &= ~np.array(col.map(lambda v: isinstance(v, bool), na_action="ignore").fillna(False), dtype=bool)
+        numeric &= blank | is_num
+        filled |= ~blank
+    out = words.copy()
+    out[idx[numeric & filled]] = True
+    return out
+
+
+def _summary_values(frame: pd.DataFrame, case: str, summary: npt.NDArray[np.bool_]) -> list[str]:
+    """What a summary row says, for the problem list: its case cell, or its numbers."""
+    out = []
+    for _, r in frame[summary].iterrows():  # a handful of rows at most
+        label = r[case]
+        if label is None or (isinstance(label, float) and np.isnan(label)) or not str(label).strip():
+            nums = [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in r if pd.notna(v)]
+            out.append(" ".join(nums[:6]))
+        else:
+            out.append(str(label).strip())
+    return out
+
+
+def _word_counts(said: npt.NDArray[np.object_]) -> dict[str, int]:
+    words, counts = np.unique(np.asarray(said, dtype=str), return_counts=True)
+    return {str(w): int(k) for w, k in zip(words, counts, strict=True)}
 
 
 def _categorise(frame: pd.DataFrame) -> pd.DataFrame:
@@ -305,26 +470,54 @@ def _categorise(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _set_aside(frame: pd.DataFrame, ledger: Ledger, raw_time: pd.Series) -> tuple[pd.DataFrame, Ledger]:
+def _set_aside(
+    frame: pd.DataFrame,
+    ledger: Ledger,
+    raw_time: pd.Series,
+    outside: npt.NDArray[np.bool_],
+    *,
+    columns: tuple[str, str, str] | None = None,
+    cell_columns: npt.NDArray[np.object_] | None = None,
+) -> tuple[pd.DataFrame, Ledger]:
+    """Set aside rows with no case, no event, a date that cannot be read or is out of range, and duplicates.
+
+    Long form names its (case, event, time) ``columns``; a tracker gives each
+    record's ``cell_columns`` (the step column of the dated cell).
+    """
     row = frame["row"].to_numpy()
+    ids = frame["case_id"].astype(object).to_numpy()
+    raw_vals = raw_time.reset_index(drop=True).to_numpy(dtype=object)
+    case_col, event_col, time_col = columns if columns is not None else (None, None, None)
+    date_col: Any = cell_columns if cell_columns is not None else time_col
+
+    def at(mask: npt.NDArray[np.bool_], col: Any) -> Any:
+        return col[mask] if isinstance(col, np.ndarray) else col
+
     no_case = frame["case_id"].isna().to_numpy()
-    ledger = ledger.add("no_case_id", row[no_case])
+    ledger = ledger.add("no_case_id", row[no_case], column=at(no_case, case_col if columns else date_col),
+                        values=None if columns else raw_vals[no_case], case_ids=ids[no_case])  # fmt: skip
     keep = ~no_case
     no_event = frame["event"].isna().to_numpy() & keep
-    ledger = ledger.add("no_event", row[no_event])
+    ledger = ledger.add("no_event", row[no_event], column=event_col, case_ids=ids[no_event])
     keep &= ~no_event
-    nat = frame["timestamp"].isna().to_numpy() & keep
-    raw_vals = raw_time.reset_index(drop=True)
-    ledger = ledger.add("unreadable_date", row[nat], examples=[str(v) for v in raw_vals[nat].head(5) if pd.notna(v)])
+    nat = frame["timestamp"].isna().to_numpy() & keep & ~outside
+    ledger = ledger.add("unreadable_date", row[nat], column=at(nat, date_col), values=raw_vals[nat],
+                        case_ids=ids[nat])  # fmt: skip
     keep &= ~nat
     ts = frame["timestamp"].to_numpy()
     with np.errstate(invalid="ignore"):
-        odd = keep & ((ts < np.datetime64("1910-01-01")) | (ts >= np.datetime64("2100-01-01")))
-    ledger = ledger.add("implausible_date", row[odd], examples=[str(v) for v in raw_vals[odd].head(5)])
+        odd = keep & (outside | (ts < np.datetime64("1910-01-01")) | (ts >= np.datetime64("2100-01-01")))
+    ledger = ledger.add("implausible_date", row[odd], column=at(odd, date_col), values=raw_vals[odd],
+                        case_ids=ids[odd])  # fmt: skip
     keep &= ~odd
-    kept = frame[keep]
-    dup = kept.drop(columns=["row"]).duplicated(keep="first").to_numpy()
-    ledger = ledger.add("duplicate", kept["row"].to_numpy()[dup])
+    kept_idx = np.flatnonzero(keep)
+    kept = frame.iloc[kept_idx]
+    dup_cols = [c for c in kept.columns if c not in ("row", "column")]
+    dup = kept[dup_cols].duplicated(keep="first").to_numpy()
+    d = kept_idx[dup]
+    dmask = np.zeros(len(frame), dtype=bool)
+    dmask[d] = True
+    ledger = ledger.add("duplicate", row[d], column=at(dmask, date_col), values=raw_vals[d], case_ids=ids[d])
     return kept[~dup], ledger
 
 
@@ -335,17 +528,12 @@ def _wide_columns(raw: pd.DataFrame, process: Process | None, exclude: set[str])
     """Column -> step id, for columns named by a step's ``column``, label, id or event names."""
     if process is None:
         return {}
-    names: dict[str, str] = {}
-    for s in process.steps:
-        for n in (s.column, s.label, s.id, *s.events):
-            if n:
-                names.setdefault(_key(n), s.id)
-                names.setdefault(normalise_name(n), s.id)
+    names = _step_keys(process)
     out: dict[str, str] = {}
     for c in raw.columns:
         if c in exclude:
             continue
-        step = names.get(_key(c)) or names.get(normalise_name(str(c)))
+        step = names.get(key(c)) or names.get(normalise_name(str(c)))
         if step is not None:  # several columns may date one step, e.g. a rework loop's second sending
             out[c] = step
     return out
@@ -355,244 +543,79 @@ def _wide(
     raw: pd.DataFrame,
     case: str,
     cols: dict[str, str],
-    positions: np.ndarray[Any, Any],
+    positions: npt.NDArray[np.int64],
+    summary: npt.NDArray[np.bool_],
     ledger: Ledger,
-    process: Process | None,
+    process: Process,
     *,
     tz: str,
-    monthfirst: bool,
-    serials: bool,
-) -> EventLog:
+    opts: ReadOptions,
+    excel_serials: bool,
+) -> tuple[pd.DataFrame, Ledger]:
+    """One event per dated step cell; empty and not-yet cells counted; a summary row's cells set aside."""
     ids = _text(raw[case]).reset_index(drop=True)
     parts = []
-    assert process is not None
+    words: dict[str, int] = {}
+    sum_rows, sum_cols, sum_vals = [], [], []
+    read = 0
     for col, step in cols.items():
         cell = raw[col].reset_index(drop=True)
-        filled = np.array(cell.notna(), dtype=bool)
-        if cell.dtype == object or pd.api.types.is_string_dtype(cell.dtype):
-            filled &= (cell.astype("string").str.strip() != "").fillna(False).to_numpy(dtype=bool)
-        if not filled.any():
+        waiting, said = not_yet(cell, opts.not_yet)
+        filled = ~waiting
+        in_summary = filled & summary
+        if in_summary.any():
+            sum_rows.append(positions[in_summary])
+            sum_cols.extend([col] * int(in_summary.sum()))
+            sum_vals.extend(cell[in_summary].tolist())
+        counted = waiting & ~summary
+        for w, k in _word_counts(said[counted]).items():
+            words[w] = words.get(w, 0) + k
+        use = filled & ~summary
+        read += int(counted.sum()) + int(filled.sum())
+        if not use.any():
             continue
         parts.append(
             pd.DataFrame(
                 {
-                    "case_id": ids[filled].to_numpy(),
+                    "case_id": ids[use].to_numpy(),
                     "event": process.step(step).events[0],
-                    "timestamp": parse_dates(
-                        cell[filled], timezone=tz, monthfirst=monthfirst, excel_serials=serials
-                    ).to_numpy(),
-                    "row": positions[filled],
-                    "__raw__": cell[filled].astype(str).to_numpy(),
+                    "row": positions[use],
+                    "column": col,
+                    "__raw__": cell[use].to_numpy(dtype=object),
                 }
             )
         )
-    if not parts:
-        raise EventDataError(f"{ledger.source}: the step columns ({_list(list(cols))}) hold no dates")
-    frame = pd.concat(parts, ignore_index=True)
-    frame["case_id"] = frame["case_id"].astype("string")
-    ledger = replace(ledger, unit="dated cell", read=len(frame)).note(
+    ledger = replace(ledger, unit="cell", read=read).note(
         f"wide tracker: {len(raw)} rows, step columns " + ", ".join(f"{c!r}->{s}" for c, s in cols.items())
     )
-    raw_time = frame.pop("__raw__")
-    frame, ledger = _set_aside(frame, ledger, raw_time)
-    return EventLog(events=_categorise(frame), ledger=ledger, columns={"case": case, **cols}, shape="wide")
-
-
-# --- readers -----------------------------------------------------------------------------
-
-
-def _sniff(sample: str) -> str:
-    first = sample.splitlines()[0] if sample else ""
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        counts = {d: first.count(d) for d in ",;\t|"}
-        best = max(counts, key=lambda d: counts[d])
-        return best if counts[best] else ","
-
-
-def _read_csv(path: Path, *, encoding: str, delimiter: str | None) -> pd.DataFrame:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        head = fh.read(65536)
-    try:
-        sample = head.decode(encoding, errors="strict" if len(head) < 65536 else "ignore")
-    except UnicodeDecodeError as e:
-        line = head[: e.start].count(b"\n") + 1
-        raise EventDataError(
-            f"{path}:{line}: not {encoding} text (byte 0x{head[e.start]:02x}); if Excel saved it, "
-            "try --encoding cp1252, or save it as 'CSV UTF-8'"
-        ) from None
-    except LookupError:
-        raise EventDataError(f"unknown encoding '{encoding}'; try utf-8 or cp1252") from None
-    if "\x00" in sample[:4096]:
-        raise EventDataError(f"{path}: this is not a text file (it contains NUL bytes); is it the right file?")
-    sep = delimiter or _sniff(sample.lstrip("\ufeff"))
-    try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=False),
-            # pyarrow's fast ISO 8601 parser types clean timestamp columns; anything
-            # else (day-first dates, mixed formats) stays text for parse_dates.
-            convert_options=pacsv.ConvertOptions(
-                strings_can_be_null=True, auto_dict_encode=True, auto_dict_max_cardinality=2**31 - 1
-            ),
+    if words:
+        ledger = ledger.with_not_yet(words)
+    if sum_rows:
+        rows = np.concatenate(sum_rows)
+        ledger = ledger.add("summary_row", rows, column=np.asarray(sum_cols, dtype=object), values=sum_vals)
+    bare = summary.copy()
+    for r in np.unique(np.concatenate(sum_rows)) if sum_rows else []:
+        bare[positions == r] = False
+    if bare.any():
+        ledger = ledger.note(
+            "summary rows with no step dates left out: "
+            + ", ".join(
+                f"{ledger.place(int(p), case)} {v!r}"
+                for p, v in zip(positions[bare], _summary_values(raw, case, bare), strict=True)
+            )
         )
-    except pa.ArrowInvalid as e:
-        msg = str(e)
-        m = re.search(r"Row #(\d+)", msg)
-        where = f":{m.group(1)}" if m else ""
-        if "UTF8" in msg or "utf8" in msg.lower():
-            raise EventDataError(f"{path}{where}: not UTF-8 text; if Excel saved it, try --encoding cp1252") from None
-        detail = msg.splitlines()[0]
-        raise EventDataError(
-            f"{path}{where}: cannot read as CSV with separator {sep!r}: {detail}. Check the separator "
-            "(--delimiter) and that every line has the same number of fields"
-        ) from None
-    cols = {}
-    for i, name in enumerate(table.column_names):
-        col = table.column(i)
-        if pa.types.is_date(col.type):
-            col = col.cast(pa.timestamp("ns"))
-        cols[name] = col
-    table = pa.table(cols)
-    frame: pd.DataFrame = table.to_pandas(types_mapper=lambda t: pd.StringDtype() if t == pa.string() else None)
-    return frame
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        schema = pq.read_schema(path)
-        text_cols = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-        # Dictionary-encoded text becomes pandas categoricals: each distinct case id and event
-        # name is held once, not once per row (10M rows of ids would otherwise take gigabytes).
-        table = pq.read_table(path, read_dictionary=text_cols)
-    except (pa.ArrowInvalid, OSError) as e:
-        raise EventDataError(f"{path}: cannot read as Parquet: {str(e).splitlines()[0]}") from None
-    frame: pd.DataFrame = table.to_pandas()
-    return frame
-
-
-def _read_xlsx(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[str]]:
-    import zipfile
-
-    from openpyxl import load_workbook
-
-    notes: list[str] = []
-    big = path.stat().st_size > 20_000_000
-    try:
-        wb = load_workbook(path, read_only=big, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
-        raise EventDataError(f"{path}: cannot read as an Excel workbook ({e}); is it really .xlsx?") from None
-    try:
-        if sheet is None:
-            ws = wb.worksheets[0]
-        elif sheet in wb.sheetnames:
-            ws = wb[sheet]
-        else:
-            raise EventDataError(f"{path}: no sheet named '{sheet}'; sheets are: {_list(wb.sheetnames)}")
-        if not big:
-            merged = list(ws.merged_cells.ranges)
-            for rng in merged:
-                top = ws.cell(rng.min_row, rng.min_col).value
-                ws.unmerge_cells(str(rng))
-                for r in range(rng.min_row, rng.max_row + 1):
-                    for c in range(rng.min_col, rng.max_col + 1):
-                        ws.cell(r, c).value = top
-            if merged:
-                notes.append(
-                    f"{len(merged)} merged cell ranges in sheet '{ws.title}' were read as their top-left value "
-                    f"repeated ({', '.join(str(r) for r in merged[:5])}{', ...' if len(merged) > 5 else ''})"
-                )
-        rows = ws.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            raise EventDataError(f"{path}: sheet '{ws.title}' is empty")
-        width = len(header)
-        while width and header[width - 1] is None:
-            width -= 1
-        names = [str(h).strip() if h is not None else f"column {i + 1}" for i, h in enumerate(header[:width])]
-        data = []
-        numbers = []
-        for i, r in enumerate(rows, start=2):
-            vals = list(r[:width])
-            if all(v is None or (isinstance(v, str) and not v.strip()) for v in vals):
-                continue
-            data.append(vals + [None] * (width - len(vals)))
-            numbers.append(i)
-    finally:
-        wb.close()
-    frame = pd.DataFrame(data, columns=names, dtype=object) if data else pd.DataFrame(columns=names)
-    frame["__row__"] = np.asarray(numbers, dtype=np.int64)
-    return frame, notes
-
-
-def _read_xes(path: Path) -> pd.DataFrame:
-    """A streaming XES reader: one pass over end-of-element events, memory for the
-    table it builds and one trace. Trace attributes are read when the trace closes."""
-    import xml.etree.ElementTree as ET
-
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    cases: list[Any] = []
-    names: list[Any] = []
-    times: list[Any] = []
-    extra: dict[str, list[Any]] = {}
-    n = 0
-    trace_start = 0
-    local: dict[str, str] = {}
-    try:
-        with opener(path, "rb") as fh:
-            for _, el in ET.iterparse(fh, events=("end",)):
-                tag = local.get(el.tag)
-                if tag is None:
-                    tag = local[el.tag] = el.tag.rsplit("}", 1)[-1]
-                if tag == "event":
-                    name = time = None
-                    for child in el:
-                        key = child.get("key")
-                        if key == "concept:name":
-                            name = child.get("value")
-                        elif key == "time:timestamp":
-                            time = child.get("value")
-                        elif key is not None:
-                            val = child.get("value")
-                            if val is None:
-                                continue
-                            col = extra.get(key)
-                            if col is None:
-                                col = extra[key] = [None] * n
-                            if len(col) < n:
-                                col.extend([None] * (n - len(col)))
-                            col.append(val)
-                    names.append(name)
-                    times.append(time)
-                    n += 1
-                    el.clear()
-                elif tag == "trace":
-                    case_id = None
-                    for child in el:
-                        if child.get("key") == "concept:name" and local.get(child.tag) == "string":
-                            case_id = child.get("value")
-                            break
-                    cases.extend([case_id] * (n - trace_start))
-                    trace_start = n
-                    el.clear()
-    except (ET.ParseError, EOFError, OSError) as e:
-        where = f":{e.position[0]}" if isinstance(e, ET.ParseError) else ""
-        raise EventDataError(f"{path}{where}: cannot read as XES: {e}") from None
-    if n == 0:
-        raise EventDataError(f"{path}: no events found in this XES file")
-    cases.extend([None] * (n - len(cases)))  # events outside a closed trace have no case
-    frame = pd.DataFrame({"case:concept:name": cases, "concept:name": names, "time:timestamp": times})
-    for k, v in extra.items():
-        if k not in frame.columns:
-            v.extend([None] * (n - len(v)))
-            frame[k] = v
-    return frame
+    if not parts:
+        frame = pd.DataFrame({"case_id": pd.Series(dtype="string"), "event": pd.Series(dtype=object),
+                              "row": pd.Series(dtype=np.int64), "column": pd.Series(dtype=object),
+                              "__raw__": pd.Series(dtype=object)})  # fmt: skip
+    else:
+        frame = pd.concat(parts, ignore_index=True)
+    frame["case_id"] = frame["case_id"].astype("string")
+    raw_time = frame.pop("__raw__")
+    ts, outside = read_dates(raw_time, timezone=tz, monthfirst=opts.monthfirst, excel_serials=excel_serials)
+    frame.insert(2, "timestamp", ts.to_numpy())
+    cell_cols = frame["column"].to_numpy(dtype=object)
+    frame, ledger = _set_aside(frame, ledger, raw_time, outside, cell_columns=cell_cols)
+    frame = _categorise(frame)
+    frame["column"] = frame["column"].astype("category")
+    return frame, ledger

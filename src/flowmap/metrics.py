@@ -312,26 +312,30 @@ def map_metrics(result: Replay) -> MapMetrics:
     )
 
 
-def case_journey(result: Replay, case_id: str) -> CaseJourney:
+def case_journey(result: Replay, case_id: str, *, key: str | None = None) -> CaseJourney:
     """The visits and deviations of one case, for the deep dive of one child's case.
+
+    ``case_id`` is matched as people type it (case and spaces ignored); with
+    ``key`` it may be the case's pseudonym, and the journey carries the
+    pseudonym.
 
     Raises
     ------
-    KeyError
-        When the case is not in the replay; the message names a few that are.
+    FlowmapError
+        When the case is not in the replay; the message says how many cases
+        there are and the nearest ids.
     """
+    from .privacy import find_case, pseudonym
+
     ids = result.cases["case_id"].astype(str)
-    match = np.flatnonzero(ids.to_numpy() == str(case_id))
-    if not len(match):
-        sample = ", ".join(repr(x) for x in ids.head(5))
-        raise KeyError(f"case '{case_id}' is not in the data (cases include {sample})")
-    code = int(match[0])
+    real = find_case(ids.tolist(), str(case_id), key=key)
+    code = int(np.flatnonzero(ids.to_numpy() == real)[0])
     v = result.visits
     mine = v[v["case_code"].to_numpy() == code]
     d = result.deviations
     devs = d[d["case_code"].to_numpy() == code] if len(d) else d
     return CaseJourney(
-        case_id=str(case_id),
+        case_id=pseudonym(real, key) if key else real,
         status=str(result.cases["status"].iloc[code]),
         visits=mine[["step", "visit", "entered", "left", "days", "target", "days_over"]]
         .astype({"step": str})

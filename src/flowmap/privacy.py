@@ -9,14 +9,17 @@ appears in an output.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["pseudonym", "pseudonymise", "suppress"]
+from .errors import FlowmapError
+
+__all__ = ["find_case", "pseudonym", "pseudonymise", "suppress"]
 
 PREFIX = "P-"
 LENGTH = 10
@@ -65,3 +68,51 @@ def suppress(count: int, below: int | None) -> str:
     if below and 0 < count < below:
         return f"<{below}"
     return str(count)
+
+
+def _typed(text: str) -> str:
+    return "".join(str(text).split()).casefold()
+
+
+def find_case(ids: Sequence[str], typed: str, *, key: str | None = None) -> str:
+    """The case id a person meant by ``typed``: exact, then ignoring case and spaces, then as a pseudonym.
+
+    With ``key``, ``typed`` may be the case's pseudonym, and a message never
+    shows a real id, only pseudonyms.
+
+    Raises
+    ------
+    FlowmapError
+        When no case (or more than one) matches; the message says how many
+        cases there are and the nearest ids.
+
+    Examples
+    --------
+    >>> find_case(["Child 2", "Child 12"], "child2")
+    'Child 2'
+    >>> find_case(["Child 2"], pseudonym("Child 2", "k"), key="k")
+    'Child 2'
+    """
+    ids = [str(i) for i in ids]
+    if typed in ids:
+        return typed
+    want = _typed(typed)
+    norm = pd.Series(ids, dtype=object).map(_typed)
+    hits = np.flatnonzero(norm.to_numpy() == want)
+    shown = [pseudonym(i, key) for i in ids] if key else ids
+    if len(hits) == 0 and key:
+        hits = np.flatnonzero(np.array([_typed(p) for p in shown], dtype=object) == want)
+    if len(hits) == 1:
+        return ids[int(hits[0])]
+    if len(hits) > 1:
+        names = ", ".join(repr(shown[int(i)]) for i in hits[:5])
+        raise FlowmapError(f"case {typed!r} matches {len(hits)} cases ({names}); type it exactly as in the data")
+    near = difflib.get_close_matches(want, [_typed(x) for x in shown], n=3, cutoff=0.5)
+    by_norm = {_typed(x): x for x in shown}
+    examples = [by_norm[n] for n in near] or shown[:3]
+    hint = "; nearest: " if near else "; cases include "
+    n = len(ids)
+    raise FlowmapError(
+        f"case {typed!r} is not in the data ({n} case{'s' if n != 1 else ''}){hint}"
+        + ", ".join(repr(x) for x in examples)
+    )

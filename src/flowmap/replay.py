@@ -169,18 +169,18 @@ def replay(
     lookup = np.array([_step_pos(process, u) for u in uniques] + [-1], dtype=np.int32)
     step_pos = lookup[codes]  # code -1 (missing) picks the trailing -1
     unknown = step_pos < 0
+    rows_all = frame["row"].to_numpy()
     if unknown.any():
-        rows = frame["row"].to_numpy()[unknown]
-        bad_names = pd.Series(uniques[np.unique(codes[unknown & (codes >= 0)])]).astype(str).tolist()
-        ledger = ledger.add("unknown_event", rows, examples=bad_names)
+        ledger = ledger.add("unknown_event", rows_all[unknown], column=_event_columns(log, unknown),
+                            values=frame["event"].astype(object).to_numpy()[unknown],
+                            case_ids=frame["case_id"].astype(object).to_numpy()[unknown])  # fmt: skip
     known = ~unknown
     if not known.any():
-        raise EventDataError(
-            f"{ledger.source}: no event matches a step of '{process.id}'. Events seen include "
-            f"{', '.join(repr(str(u)) for u in list(uniques)[:8])}; steps accept "
-            f"{', '.join(repr(e) for s in process.steps[:4] for e in s.events[:2])}, ... "
-            "Add the names to the steps' 'events' lists."
-        )
+        from .ingest import no_match_error
+
+        if log.shape == "wide":
+            raise no_match_error(ledger.source, process, columns=log.found)
+        raise no_match_error(ledger.source, process, events=[str(u) for u in uniques])
     ts = frame["timestamp"].to_numpy(dtype="M8[ns]")
     parsed_as_of = parse_as_of(as_of)
     if parsed_as_of is None:
@@ -188,11 +188,17 @@ def replay(
     else:
         as_of_ts = parsed_as_of
         late = known & (ts >= np.datetime64(as_of_ts + pd.Timedelta(days=1), "ns"))
+        if late.all() or not (known & ~late).any():
+            lo, hi = pd.Timestamp(ts[known].min()).date(), pd.Timestamp(ts[known].max()).date()
+            raise EventDataError(
+                f"{ledger.source}: the as-of date {as_of_ts.date()} is before every event (they run from {lo} "
+                f"to {hi}); give an as-of date on or after {lo}, or leave --as-of out to use the latest event"
+            )
         if late.any():
-            ledger = ledger.add("after_as_of", frame["row"].to_numpy()[late])
+            ledger = ledger.add("after_as_of", rows_all[late], column=_time_columns(log, late),
+                                values=_iso(ts[late]),
+                                case_ids=frame["case_id"].astype(object).to_numpy()[late])  # fmt: skip
             known &= ~late
-        if not known.any():
-            raise EventDataError(f"every event is after the as-of date {as_of_ts.date()}")
 
     sel = np.flatnonzero(known)
     # Case codes in the order of the ids (so output order does not depend on row order),
@@ -399,6 +405,26 @@ def _step_pos(process: Process, name: Any) -> int:
         return -1
     step = process.event_map.get(normalise_name(str(name)))
     return -1 if step is None else process.step_index[step]
+
+
+def _iso(ts: npt.NDArray[np.datetime64]) -> npt.NDArray[np.object_]:
+    """Timestamps as ISO text, a date alone when the time is midnight."""
+    text = pd.Series(np.datetime_as_string(ts, unit="s"), dtype=object)
+    return text.str.removesuffix("T00:00:00").to_numpy(dtype=object)
+
+
+def _event_columns(log: EventLog, mask: npt.NDArray[np.bool_]) -> Any:
+    """The column that named each masked event: the event column, or a tracker's step column."""
+    if log.shape == "wide":
+        return log.events["column"].astype(object).to_numpy()[mask]
+    return log.columns.get("event")
+
+
+def _time_columns(log: EventLog, mask: npt.NDArray[np.bool_]) -> Any:
+    """The column that dated each masked event: the date column, or a tracker's step column."""
+    if log.shape == "wide":
+        return log.events["column"].astype(object).to_numpy()[mask]
+    return log.columns.get("time")
 
 
 def _frame_log(frame: pd.DataFrame, process: Process) -> EventLog:

@@ -202,8 +202,28 @@ def report_html(
         pdsa=list(pdsa.cycles) if pdsa else [],
         simulation=simulation,
         ledger=result.ledger.lines(),
+        problems=_problem_rows(result.ledger, key),
         method=method,
     )
+
+
+def _problem_rows(ledger: Any, key: str | None, first: int = 20) -> dict[str, Any]:
+    """The first problems with their addresses, for the ledger section (the full list is ``--problems``)."""
+    from .privacy import pseudonymise
+
+    table = ledger.problems()
+    shown = pseudonymise(table.head(first), key)
+    rows = [
+        {
+            "place": (f"{r['sheet']} " if r["sheet"] else "") + (r["cell"] or ledger.place(int(r["row"]), r["column"])),
+            "column": r["column"],
+            "case_id": r["case_id"],
+            "value": r["value"],
+            "reason": r["reason"],
+        }
+        for r in shown.to_dict("records")
+    ]
+    return {"rows": rows, "total": len(table)}
 
 
 def write_report(path: str | Path, result: Replay, **options: Any) -> Path:
