@@ -3,8 +3,11 @@
     python examples/make_example_data.py
 
 writes ``examples/data/legal-advice-tracker.csv`` (a wide tracker, one row per
-child, the shape of a PACE-style spreadsheet) and
-``examples/data/permanence-events.csv`` (one row per event). Delays are drawn
+child, the shape of a PACE-style spreadsheet),
+``examples/data/permanence-events.csv`` (one row per event) and
+``examples/data/messy-tracker.xlsx`` (the legal-advice tracker as teams really
+keep it: a merged title row, a blank row, text dates beside typed ones, "N/A"
+and "awaiting", two impossible dates, notes, a totals row, a second sheet). Delays are drawn
 from the log-normal figures in the domain brief (section 3): legal advice
 median 14 days from a complete bundle, aim 8; panel median 70 days after the
 recommendation; ADM median 10 days (p90 21); lodging median 60 days after the
@@ -124,8 +127,73 @@ def permanence_log() -> None:
         w.writerows(rows)
 
 
+def messy_tracker() -> None:
+    """A workbook kept by hand. Its problems are placed, not random, so tests and docs can name them."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from flowmap.output import workbook_bytes
+
+    local = np.random.default_rng(20251127)  # its own stream: the other files do not change
+    cols = ["Child ID", "Worker", "Advice needed", "Referral form started", "Sent to Legal", "Solicitor allocated",
+            "More information requested", "Information sent", "Advice issued", "Notes"]  # fmt: skip
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Tracker"
+    ws["A1"] = "Legal Advice Tracker 2024-26 - South Locality - OFFICIAL-SENSITIVE"
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(cols))
+    ws.append([])  # row 2: blank
+    ws.append(cols)  # row 3: the header
+    start = dt.date(2025, 2, 17)
+    as_of = dt.date(2025, 10, 31)
+    counts = [0] * len(cols)
+    for i in range(1, 61):  # rows 4-63
+
+        def lag(median: float, p90: float) -> float:
+            sigma = np.log(p90 / median) / 1.2816
+            return float(median * np.exp(sigma * local.standard_normal()))
+
+        need = workday_after(start, i * 3 + int(local.integers(0, 4)))
+        form = workday_after(need, lag(5, 12))
+        sent = workday_after(form, lag(4, 10))
+        alloc = workday_after(sent, lag(2, 6))
+        rework = local.random() < 0.3
+        asked = workday_after(alloc, lag(3, 6)) if rework else None
+        resent = workday_after(asked, lag(6, 15)) if asked else None
+        issued = workday_after(resent or alloc, lag(8, 20))
+        dates: list[object] = [need, form, sent, alloc, asked, resent, issued]
+        cells: list[object] = []
+        for j, d in enumerate(dates):
+            if d is None and j in (4, 5):
+                cells.append("N/A" if i % 4 == 0 else None)  # a rework step that did not happen
+            elif d is None or d > as_of:
+                # Steps not reached yet, written the ways people write them.
+                cells.append(["awaiting", "tbc", None, "pending"][(i + j) % 4])
+            elif (i + j) % 7 == 0:
+                cells.append(d.strftime("%d/%m/%Y"))  # typed as text, not as a date
+            else:
+                cells.append(dt.datetime(d.year, d.month, d.day))
+        for j, c in enumerate(cells):
+            if isinstance(c, (dt.datetime, str)) and c not in ("N/A", "awaiting", "tbc", "pending"):
+                counts[2 + j] += 1
+        note = "awaiting parenting assessment" if rework else ""
+        ws.append([f"CP-{i:03d}", ["AB", "CD", "EF"][i % 3], *cells, note])
+    # Two impossible dates, typed by hand: E14 (Sent to Legal) and I40 (Advice issued).
+    ws["E14"] = "14/13/2025"
+    ws["I40"] = "31/02/2025"
+    ws.append(["Total", None, *counts[2:9], None])  # row 64: a totals row
+    notes = wb.create_sheet("Lookups")
+    notes.append(["Worker", "Team"])
+    for w, t in (("AB", "North"), ("CD", "South"), ("EF", "South")):
+        notes.append([w, t])
+    wb.properties.creator = "flowmap example data"
+    (OUT / "messy-tracker.xlsx").write_bytes(workbook_bytes(wb))  # the same bytes every time
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     legal_tracker()
     permanence_log()
-    print(f"wrote {OUT / 'legal-advice-tracker.csv'} and {OUT / 'permanence-events.csv'}")
+    messy_tracker()
+    print(f"wrote {OUT / 'legal-advice-tracker.csv'}, {OUT / 'permanence-events.csv'} and {OUT / 'messy-tracker.xlsx'}")

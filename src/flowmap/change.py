@@ -174,6 +174,8 @@ def parse_change(text: str, process: Process, *, file: str | None = None, path: 
         source_name(file),
         ChangeDoc,
         shape="a change file: a mapping with 'flowmap-change: 1', 'name' and 'changes'",
+        what="change file",
+        first="flowmap-change: 1",
     )
     if doc is not None and parsed is not None:
         problems.extend(_against(doc, parsed, process))

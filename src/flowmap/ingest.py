@@ -585,7 +585,7 @@ def _wide(
                 }
             )
         )
-    ledger = replace(ledger, unit="cell", read=read).note(
+    ledger = replace(ledger, unit="cell", position=ledger.unit, read=read).note(
         f"wide tracker: {len(raw)} rows, step columns " + ", ".join(f"{c!r}->{s}" for c, s in cols.items())
     )
     if words:

@@ -18,6 +18,8 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from .errors import RenderError
 from .model import Process
 
@@ -149,12 +151,19 @@ def layout(process: Process, *, direction: str = "auto", lanes: bool = True, ren
         # Swimlane regions matter in a workshop: keep them whenever the map stays readable
         # on A4 landscape (text at 70% or more of its size); else the grid, which folds
         # long processes into rows and names each step's lane on the step.
+        grid_pos = _grid_positions(process)
+        grid_scale = _a4_scale_of(*grid_pos.size)
+        # A swimlane layout is at least one box per level long: when even that bound cannot be
+        # readable or beat the grid, the grid wins without laying out the other two.
+        n_levels = max(levels(process).values()) + 1
+        bound = max(A4_LANDSCAPE[0] / (n_levels * NODE_W * 72), A4_LANDSCAPE[1] / (n_levels * NODE_H * 72))
+        if bound < READABLE and bound <= grid_scale:
+            return _grid(process, renderer, grid_pos)
         lane_maps = [layout(process, direction=d, lanes=lanes, renderer=renderer) for d in ("LR", "TB")]
         best = max(lane_maps, key=_a4_scale)
         if _a4_scale(best) >= READABLE:
             return best
-        grid = _grid(process, renderer)
-        return grid if _a4_scale(grid) > _a4_scale(best) else best
+        return _grid(process, renderer, grid_pos) if grid_scale > _a4_scale(best) else best
     if direction == "grid":
         return _grid(process, renderer)
     if direction not in ("LR", "TB"):
@@ -214,7 +223,18 @@ def levels(process: Process) -> dict[str, int]:
     return level
 
 
-def _grid(process: Process, renderer: Renderer) -> Layout:
+@dataclass(frozen=True)
+class _GridPositions:
+    pos: dict[str, tuple[float, float]]  # step -> (x, y) in inches, y downwards negative
+    size: tuple[float, float]  # points, before margins
+
+
+GRID_SPLINES = 120
+"""Up to this many steps, Graphviz routes a grid's edges round the boxes; above it, edges are drawn
+straight between neighbouring boxes (spline routing grows much faster than the number of steps)."""
+
+
+def _grid_positions(process: Process) -> _GridPositions:
     """Rows of levels that snake left-right then right-left, sized to fit A4 landscape best."""
     lv = levels(process)
     n_levels = max(lv.values()) + 1
@@ -222,36 +242,82 @@ def _grid(process: Process, renderer: Renderer) -> Layout:
     for s in process.steps:
         per_level.setdefault(lv[s.id], []).append(s.id)
     col_w, row_h = NODE_W + 0.75, NODE_H + 0.6
+    depth = np.array([len(per_level.get(i, [])) for i in range(n_levels)])
 
     def size(per_row: int) -> tuple[float, float]:
-        rows = [range(r, min(r + per_row, n_levels)) for r in range(0, n_levels, per_row)]
-        height = sum(max(len(per_level.get(i, [])) for i in row) for row in rows) * row_h
+        padded = np.concatenate([depth, np.zeros(-n_levels % per_row, dtype=depth.dtype)])
+        height = padded.reshape(-1, per_row).max(axis=1).sum() * row_h
         return per_row * col_w * 72, height * 72
 
-    best = max(
-        range(1, n_levels + 1), key=lambda k: (min(A4_LANDSCAPE[0] / size(k)[0], A4_LANDSCAPE[1] / size(k)[1]), k)
-    )
+    best = max(range(1, n_levels + 1), key=lambda k: (_a4_scale_of(*size(k)), k))
     pos: dict[str, tuple[float, float]] = {}
     y = 0.0
     for r, start in enumerate(range(0, n_levels, best)):
         row = list(range(start, min(start + best, n_levels)))
-        depth = max(len(per_level.get(i, [])) for i in row)
+        row_depth = max(len(per_level.get(i, [])) for i in row)
         for j, lvl in enumerate(row):
             col = j if r % 2 == 0 else best - 1 - j
             for slot, sid in enumerate(per_level.get(lvl, [])):
                 pos[sid] = (col * col_w, -(y + slot * row_h))
-        y += depth * row_h
+        y += row_depth * row_h
+    return _GridPositions(pos=pos, size=size(best))
+
+
+def _a4_scale_of(width: float, height: float) -> float:
+    return min(A4_LANDSCAPE[0] / width, A4_LANDSCAPE[1] / height)
+
+
+def _grid(process: Process, renderer: Renderer, grid: _GridPositions | None = None) -> Layout:
+    grid = grid or _grid_positions(process)
+    if len(process.steps) > GRID_SPLINES:
+        return _straight_grid(process, grid)
     lines = [
         "digraph grid {",
         '  graph [splines=true, notranslate=true, overlap=true, sep=0.15, fontname="DejaVu Sans"];',
         f'  node [shape=box, fixedsize=true, width={NODE_W}, height={NODE_H}, label="", pin=true];',
         f'  edge [fontname="DejaVu Sans", fontsize=9, label={dot_quote(_EDGE_LABEL)}];',
     ]
-    lines.extend(f'  {dot_quote(sid)} [pos="{x:.4f},{yy:.4f}!"];' for sid, (x, yy) in pos.items())
+    lines.extend(f'  {dot_quote(sid)} [pos="{x:.4f},{yy:.4f}!"];' for sid, (x, yy) in grid.pos.items())
     lines.extend(f"  {dot_quote(t.from_step)} -> {dot_quote(t.to_step)};" for t in process.transitions)
     lines.append("}")
     raw = json.loads(run_graphviz("\n".join(lines) + "\n", "json", renderer, engine="neato"))
     return _parse(raw, renderer, "grid", margin=14.0)
+
+
+def _straight_grid(process: Process, grid: _GridPositions) -> Layout:
+    """A grid with straight edges from box edge to box edge: no Graphviz run, linear in the steps."""
+    margin = 14.0
+    w, h = NODE_W * 72, NODE_H * 72
+    xs = [x * 72 for x, _ in grid.pos.values()]
+    ys = [-y * 72 for _, y in grid.pos.values()]
+    x0, y0 = min(xs) - w / 2 - margin, min(ys) - h / 2 - margin
+    width = max(xs) + w / 2 + margin - x0
+    height = max(ys) + h / 2 + margin - y0
+    centre = {sid: (round(x * 72 - x0, 2), round(-y * 72 - y0, 2)) for sid, (x, y) in grid.pos.items()}
+    nodes = {sid: Box(round(cx - w / 2, 2), round(cy - h / 2, 2), w, h) for sid, (cx, cy) in centre.items()}
+
+    def edge_point(c: tuple[float, float], toward: tuple[float, float]) -> tuple[float, float]:
+        dx, dy = toward[0] - c[0], toward[1] - c[1]
+        if dx == 0 and dy == 0:
+            return c
+        t = min(w / 2 / abs(dx) if dx else np.inf, h / 2 / abs(dy) if dy else np.inf)
+        return (round(c[0] + dx * t, 2), round(c[1] + dy * t, 2))
+
+    edges: dict[tuple[str, str], EdgeRoute] = {}
+    for t in process.transitions:
+        a, b = centre[t.from_step], centre[t.to_step]
+        start, tip = edge_point(a, b), edge_point(b, a)
+        # Stop short of the tip by an arrowhead's length, as Graphviz does.
+        dx, dy = tip[0] - start[0], tip[1] - start[1]
+        length = max((dx * dx + dy * dy) ** 0.5, 1e-9)
+        end = (round(tip[0] - dx / length * 10, 2), round(tip[1] - dy / length * 10, 2))
+        third = ((end[0] - start[0]) / 3, (end[1] - start[1]) / 3)
+        points = (start, (start[0] + third[0], start[1] + third[1]),
+                  (start[0] + 2 * third[0], start[1] + 2 * third[1]), end)  # fmt: skip
+        middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
+        edges[(t.from_step, t.to_step)] = EdgeRoute(points=points, tip=tip, label=middle)
+    return Layout(width=round(width, 2), height=round(height, 2), nodes=nodes, lanes={}, edges=edges,
+                  renderer="none", mode="grid")  # fmt: skip
 
 
 def _route(e: dict[str, Any], flip: Any) -> EdgeRoute:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
 
-__all__ = ["PROBLEM_COLUMNS", "REASONS", "Ledger", "SetAside"]
+__all__ = ["PROBLEM_COLUMNS", "REASONS", "Ledger", "SetAside", "reason_text"]
 
 REASONS: dict[str, str] = {
     "no_case_id": "no case id",
@@ -36,6 +36,32 @@ REASONS: dict[str, str] = {
     "after_as_of": "after the as-of date",
 }
 """Reason keys and how they read in a ledger, in the order readers and replay find them."""
+
+_PLURAL: dict[str, str] = {
+    "summary_row": "summary rows (totals, not cases)",
+    "unreadable_date": "unreadable dates",
+    "implausible_date": "dates out of range (before 1910 or after 2100)",
+    "duplicate": "exact duplicates of an earlier row",
+    "unknown_event": "events matching no step",
+}
+
+
+def reason_text(reason: str, count: int, unit: str = "row") -> str:
+    """How ``count`` records set aside for ``reason`` read: "2 unreadable dates", "7 cells in a summary row".
+
+    Examples
+    --------
+    >>> reason_text("unreadable_date", 1), reason_text("unreadable_date", 2)
+    ('unreadable date', 'unreadable dates')
+    >>> reason_text("summary_row", 7, "cell")
+    'cells in summary rows (totals, not cases)'
+    """
+    if reason == "summary_row" and unit == "cell":
+        return f"cell{'s' if count != 1 else ''} in summary rows (totals, not cases)"
+    if count != 1 and reason in _PLURAL:
+        return _PLURAL[reason]
+    return REASONS.get(reason, reason)
+
 
 PROBLEM_COLUMNS = ["sheet", "row", "column", "cell", "case_id", "value", "reason"]
 """The columns of :meth:`Ledger.problems` (``--problems FILE``), exactly."""
@@ -145,6 +171,9 @@ class Ledger:
         The Excel sheet read, if any.
     letters
         Column header -> Excel column letter, for A1 cell references.
+    position
+        What a position counts when that is not ``unit`` (a tracker's cells
+        sit on CSV ``line``s or sheet ``row``s).
     """
 
     source: str
@@ -156,6 +185,7 @@ class Ledger:
     not_yet_words: tuple[tuple[str, int], ...] = ()
     sheet: str | None = None
     letters: Mapping[str, str] = field(default_factory=dict)
+    position: str = ""  # what positions count when it is not the unit: a tracker's cells sit on lines or rows
 
     @property
     def used(self) -> int:
@@ -226,6 +256,7 @@ class Ledger:
             notes=notes,
             sheet=first.sheet,
             letters=first.letters,
+            position=first.position,
         )
         words: dict[str, int] = {}
         for p in parts:
@@ -240,7 +271,8 @@ class Ledger:
         letter = self.letters.get(column) if column else None
         if letter is not None:
             return f"{letter}{row}"
-        return f"{self.unit if self.unit in ('line', 'event') else 'row'} {row}"
+        unit = self.position or self.unit
+        return f"{unit if unit in ('line', 'event') else 'row'} {row}"
 
     def problems(self) -> pd.DataFrame:
         """Every record set aside, one row each, in file order: :data:`PROBLEM_COLUMNS`."""
@@ -288,7 +320,7 @@ class Ledger:
                 (f"{c!r} " if c else "") + self.place(r, c) + (f": {v!r}" if v else "") for v, r, c in s.distinct()
             )
             more = ", ..." if s.count > FIRST_N else ""
-            out.append(f"  {s.count} {s.text}: {shown}{more}")
+            out.append(f"  {s.count} {reason_text(s.reason, s.count, self.unit)}: {shown}{more}")
         out.extend(f"  note: {n}" for n in self.notes)
         return out
 

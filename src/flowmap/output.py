@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import FlowmapError
 
@@ -34,6 +34,7 @@ __all__ = [
     "process_overview",
     "rich_table",
     "table_records",
+    "workbook_bytes",
     "write_bytes",
     "write_table",
     "write_text",
@@ -224,16 +225,36 @@ def _write_xlsx(df: pd.DataFrame, path: Path, sheet: str) -> None:
                     j = dt.date.fromisoformat(j)
             cells.append(j)
         ws.append(cells)
-    # A fixed creation time keeps the bytes the same for the same table.
-    fixed = dt.datetime(2000, 1, 1)
-    wb.properties.created = fixed
-    wb.properties.modified = fixed
-    with open(path, "wb") as fh:
-        _save(wb, fh)
+    path.write_bytes(workbook_bytes(wb))
 
 
-def _save(wb: Any, fh: IO[bytes]) -> None:
-    wb.save(fh)
+_FIXED_TIME = "2000-01-01T00:00:00Z"
+
+
+def workbook_bytes(wb: Any) -> bytes:
+    """An openpyxl workbook as .xlsx bytes that are the same for the same content.
+
+    openpyxl stamps the save time into ``docProps/core.xml`` and into every
+    zip entry; both are replaced by a fixed time.
+    """
+    import io
+    import re
+    import zipfile
+
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>" +
+                              _FIXED_TIME.encode() + rb"\g<3>", data)  # fmt: skip
+            info = zipfile.ZipInfo(item.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            dst.writestr(info, data)
+    return out.getvalue()
 
 
 # --- terminal ----------------------------------------------------------------------

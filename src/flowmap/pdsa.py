@@ -82,7 +82,12 @@ def load_pdsa(path: str | Path) -> PdsaLog:
 def parse_pdsa(text: str, *, file: str | None = None, path: Path | None = None) -> PdsaLog:
     """Validate a PDSA log; every problem at once, located. Cycle ids must be unique."""
     doc, parsed, problems = validate_document(
-        text, source_name(file), PdsaDoc, shape="a PDSA log: a mapping with 'flowmap-pdsa: 1' and 'cycles'"
+        text,
+        source_name(file),
+        PdsaDoc,
+        shape="a PDSA log: a mapping with 'flowmap-pdsa: 1' and 'cycles'",
+        what="PDSA log",
+        first="flowmap-pdsa: 1",
     )
     if doc is None or parsed is None or problems:
         raise SpecError(problems)

@@ -146,6 +146,12 @@ def find_header(
             first = next(((pos, cells) for pos, cells in top if any(_cell_text(c) for c in cells)), None)
             cells = [_short(_cell_text(c), 30) for c in first[1] if _cell_text(c)] if first else []
             span = f"rows 1–{top[-1][0]}" if top else "the file"
+            hint = ""
+            seps = [d for d in (";", "\t", "|", ",") if len(cells) == 1 and d in cells[0]]
+            if seps:
+                hint = (
+                    f" The header looks like one column; the file may use {seps[0]!r} as its separator: try --delimiter"
+                )
             if rule.given is not None:
                 from .errors import did_you_mean
 
@@ -153,15 +159,9 @@ def find_header(
                     f"{where}: --case-col names a column '{rule.given}' that does not exist"
                     f"{did_you_mean(rule.given, cells)}; columns are: {', '.join(repr(c) for c in cells)} "
                     f"(row {first[0] if first else 1}; the header was looked for in {span}: give its row number "
-                    "with --header-row if it is further down)"
+                    f"with --header-row if it is further down).{hint}"
                 )
             seen = f" Row {first[0]}'s columns are: {', '.join(repr(c) for c in cells)}." if first else " All blank."
-            hint = ""
-            seps = [d for d in (";", "\t", "|", ",") if len(cells) == 1 and d in cells[0]]
-            if seps:
-                hint = (
-                    f" The header looks like one column; the file may use {seps[0]!r} as its separator: try --delimiter"
-                )
             raise EventDataError(
                 f"{where}: no case column found in {span} (looked for a column named {rule.described}).{seen} "
                 f"Name the case column with --case-col, or give the header's row number with --header-row.{hint}"

@@ -31,6 +31,9 @@ from .scene import Polygon, Rect, Scene, Text, to_pdf, to_png, to_svg
 __all__ = ["MAP_FORMATS", "Metric", "map_dot", "map_mermaid", "map_scene", "render_map", "write_map"]
 
 Metric = Literal["frequency", "time", "drift"]
+MAX_DRAWN_STEPS = 1000
+"""The most steps a drawn map (.svg, .png, .pdf) holds; DOT and Mermaid have no limit."""
+
 MAP_FORMATS = (".svg", ".png", ".pdf", ".dot", ".mmd")
 
 # Okabe-Ito, and light tints of it for fills.
@@ -659,6 +662,12 @@ def write_map(path: str | Path, process: Process, metrics: MapMetrics | None = N
     if ext not in MAP_FORMATS:
         raise RenderError(f"cannot write a map to {p}: unknown extension '{ext or '(none)'}'; "
                           f"use one of {', '.join(MAP_FORMATS)}")  # fmt: skip
+    if ext in (".svg", ".png", ".pdf") and len(process.steps) > MAX_DRAWN_STEPS:
+        raise RenderError(
+            f"'{process.id}' has {len(process.steps):,} steps; flowmap draws maps of up to {MAX_DRAWN_STEPS:,} steps "
+            f"(no page or screen shows more readably): write it as {p.with_suffix('.dot')} (Graphviz) or "
+            f"{p.with_suffix('.mmd')} (Mermaid) instead"
+        )
     data = render_map(process, metrics, case, fmt=ext, **options)  # type: ignore[arg-type]
     write_bytes(p, data)
     return p

@@ -124,7 +124,9 @@ def read_text(path: Path, *, what: str) -> str:
         ) from None
 
 
-def parse_yaml(text: str, file: str) -> tuple[LocatedDoc | None, list[Problem]]:
+def parse_yaml(
+    text: str, file: str, *, what: str = "process file", first: str = "flowmap: 1"
+) -> tuple[LocatedDoc | None, list[Problem]]:
     """Parse one YAML document into plain data with positions, collecting problems."""
     problems: list[Problem] = []
     if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
@@ -156,12 +158,12 @@ def parse_yaml(text: str, file: str) -> tuple[LocatedDoc | None, list[Problem]]:
             problems.append(Problem(file, None, None, f"YAML error: {e}"))
             return None, problems
         except RecursionError:
-            problems.append(Problem(file, None, None, "is nested too deeply to be a process file"))
+            problems.append(Problem(file, None, None, f"is nested too deeply to be a {what}"))
             return None, problems
     finally:
         loader.dispose()
     if node is None:
-        problems.append(Problem(file, None, None, "is empty; it should start with a 'flowmap:' line"))
+        problems.append(Problem(file, None, None, f"is empty; a {what} starts with a '{first}' line"))
         return None, problems
     doc = LocatedDoc(file=file, data=None)
     budget = [_MAX_NODES]
@@ -169,7 +171,7 @@ def parse_yaml(text: str, file: str) -> tuple[LocatedDoc | None, list[Problem]]:
     try:
         doc.data = _convert(node, (), doc, problems, budget, constructor)
     except RecursionError:
-        problems.append(Problem(file, None, None, "is nested too deeply to be a process file"))
+        problems.append(Problem(file, None, None, f"is nested too deeply to be a {what}"))
         return None, problems
     except _TooBig:
         problems.append(Problem(file, None, None, "has too many parts (aliases expanding without end?)"))
@@ -394,7 +396,7 @@ def source_name(path: str | Path | None) -> str:
 
 
 def validate_document(
-    text: str, file: str, model: type[Any], *, shape: str
+    text: str, file: str, model: type[Any], *, shape: str, what: str = "process file", first: str = "flowmap: 1"
 ) -> tuple[LocatedDoc | None, Any, list[Problem]]:
     """Parse located YAML and validate it against a pydantic ``model``, collecting every problem.
 
@@ -405,7 +407,7 @@ def validate_document(
     """
     from pydantic import ValidationError
 
-    doc, problems = parse_yaml(text, file)
+    doc, problems = parse_yaml(text, file, what=what, first=first)
     if doc is None:
         return None, None, problems
     if not isinstance(doc.data, dict):
