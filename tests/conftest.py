@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+LOGS = Path(__file__).resolve().parent / "data" / "logs"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 REGEN = os.environ.get("FLOWMAP_REGEN_GOLDEN") == "1"
 
@@ -81,11 +81,12 @@ def example_process(example_text: str):  # type: ignore[no-untyped-def]
     return parse_process(example_text, file="legal.yaml")
 
 
-def shared_file(name: str) -> Path:
-    """A file from ../shared/data, or skip with the reason."""
-    p = SHARED_DATA / name
-    if not p.exists():
-        pytest.skip(f"shared data file {p} is not present (tests expect ../shared/data beside the checkout)")
+def log_file(name: str) -> Path:
+    """A public log kept in tests/data/logs (see its README); the receipt logs are kept gzipped."""
+    p = LOGS / name
+    if not p.exists() and (LOGS / f"{name}.gz").exists():
+        p = LOGS / f"{name}.gz"
+    assert p.exists(), f"{p} is missing from the repository"
     return p
 
 

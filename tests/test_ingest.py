@@ -14,7 +14,7 @@ from flowmap.errors import EventDataError
 from flowmap.ingest import read_events
 from flowmap.spec import load_process
 
-from .conftest import PROCESSES, shared_file
+from .conftest import PROCESSES, log_file
 
 CSV = "case_id,event,date\nC1,need identified,03/02/2025\nC1,bundle sent,2025-02-10\nC2,need identified,10/02/2025\n"
 
@@ -219,8 +219,8 @@ def test_unknown_extension_and_missing_file(tmp_path: Path) -> None:
 
 
 def test_xes_and_its_csv_twin_give_identical_tables() -> None:
-    a = read_events(shared_file("receipt.xes")).events
-    b = read_events(shared_file("receipt.csv")).events
+    a = read_events(log_file("receipt.xes")).events
+    b = read_events(log_file("receipt.csv")).events
     cols = ["case_id", "event", "timestamp"]
     left = a[cols].astype({"case_id": str, "event": str}).sort_values(cols).reset_index(drop=True)
     right = b[cols].astype({"case_id": str, "event": str}).sort_values(cols).reset_index(drop=True)
@@ -238,7 +238,7 @@ def test_xes_and_its_csv_twin_give_identical_tables() -> None:
     ],
 )
 def test_shared_logs_read_with_the_published_counts(name: str, cases: int, events: int, activities: int) -> None:
-    log = read_events(shared_file(name))
+    log = read_events(log_file(name))
     assert log.n_cases == cases
     assert len(log.events) == events
     assert log.events["event"].nunique() == activities
@@ -246,7 +246,7 @@ def test_shared_logs_read_with_the_published_counts(name: str, cases: int, event
 
 def test_helpdesk_exact_duplicates_are_set_aside_not_lost() -> None:
     # pm4py counts 21,348 events; 127 of them repeat an earlier event in every column.
-    log = read_events(shared_file("helpdesk.xes.gz"))
+    log = read_events(log_file("helpdesk.xes.gz"))
     assert log.ledger.read == 21348
     assert [(s.reason, s.count) for s in log.ledger.set_aside] == [("duplicate", 127)]
     assert log.n_cases == 4580

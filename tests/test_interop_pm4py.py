@@ -22,7 +22,7 @@ from flowmap.metrics import edge_table
 from flowmap.replay import replay
 from flowmap.spec import parse_process
 
-from .conftest import shared_file
+from .conftest import log_file
 
 pm4py = pytest.importorskip("pm4py", reason="pm4py is the peer for interop tests; `make test` installs it")
 
@@ -71,7 +71,7 @@ def _flowmap_edges(events: pd.DataFrame, name: str) -> tuple[pd.DataFrame, objec
 @pytest.mark.parametrize("name", ["receipt.xes", "running-example.xes", "roadtraffic100traces.xes",
                                   "interval_event_log.csv"])  # fmt: skip
 def test_edges_and_medians_agree_exactly_on_cases_without_repeats_or_ties(name: str) -> None:
-    events = read_events(shared_file(name)).events
+    events = read_events(log_file(name)).events
     clean = _clean_cases(events)
     assert clean["case_id"].nunique() > 0
     ours, result = _flowmap_edges(clean, Path(name).stem)
@@ -86,7 +86,7 @@ def test_edges_and_medians_agree_exactly_on_cases_without_repeats_or_ties(name: 
 
 
 def test_on_the_whole_log_the_only_differences_are_self_loops() -> None:
-    events = read_events(shared_file("receipt.xes")).events
+    events = read_events(log_file("receipt.xes")).events
     ours, _ = _flowmap_edges(events, "receipt")
     dfg, _, _ = _pm4py_dfg(events)
     mine = {(a, b): int(c) for a, b, c in zip(ours["from"], ours["to"], ours["count"], strict=True)}

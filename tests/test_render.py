@@ -137,7 +137,10 @@ def test_hostile_labels_are_escaped_in_every_text_format() -> None:
     assert "#lt;script#gt;" in mmd or "#lt;b#gt;" in mmd
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="system Graphviz is not installed (CI installs it)")
+@pytest.mark.skipif(
+    shutil.which("dot") is None,
+    reason="LOUD SKIP: system Graphviz is not installed, so it was not compared with the bundled WebAssembly build (.ci/run installs Debian's graphviz)",
+)
 def test_system_and_wasm_graphviz_give_the_same_nodes_and_edges() -> None:
     for path in sorted(PROCESSES.glob("*.yaml")):
         p = load_process(path)
@@ -201,9 +204,9 @@ def test_mermaid_ids_are_safe_and_lanes_are_subgraphs() -> None:
 def test_map_reads_pm4py_receipt_log_via_discover() -> None:
     from flowmap.discover import discover
 
-    from .conftest import shared_file
+    from .conftest import log_file
 
-    log = read_events(shared_file("receipt.xes"))
+    log = read_events(log_file("receipt.xes"))
     p = parse_process(discover(log, process_id="receipt"))
     svg = render_map(p, map_metrics(replay(p, log)), renderer="wasm")
     assert set(positions(svg)) == set(p.step_ids)  # its speed is measured in bench/maps.py, not here
