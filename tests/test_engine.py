@@ -70,6 +70,31 @@ def test_dask_engine_equals_in_process_engine(dataset: tuple[Path, pd.DataFrame]
     assert [(s.reason, s.count, s.first) for s in a.ledger.set_aside] == [
         (s.reason, s.count, s.first) for s in b.ledger.set_aside
     ]
+    pd.testing.assert_frame_equal(a.ledger.problems(), b.ledger.problems())  # every problem, with its address
+
+
+def test_dask_engine_honours_read_options_or_refuses_them(tmp_path: Path) -> None:
+    from flowmap.engine import replay_dask
+    from flowmap.errors import FlowmapError
+
+    p = load_process(LEGAL)
+    text = pd.DataFrame(
+        {
+            "case_id": ["A", "A", "B", "B", "C"],
+            "event": ["bundle sent", "advice issued", "bundle sent", "advice issued", "bundle sent"],
+            "date": ["01/06/2025", "01/13/2025", "02/03/2025", "stuck", "02/04/2025"],  # month first; a not-yet word
+        }
+    )
+    path = tmp_path / "text.parquet"
+    text.to_parquet(path, index=False)
+    a = replay(p, read_events(text, process=p, monthfirst=True, not_yet=["stuck"]))
+    b = replay_dask(p, path, workers=1, monthfirst=True, not_yet=("stuck",))
+    pd.testing.assert_frame_equal(a.cases_table(), b.cases_table())
+    assert a.first_event == b.first_event == pd.Timestamp("2025-01-06")
+    assert a.ledger.not_yet == b.ledger.not_yet == 1
+    for option, value in (("encoding", "cp1252"), ("delimiter", ";"), ("sheet", "S"), ("header_row", 3)):
+        with pytest.raises(FlowmapError, match=f"--{option.replace('_', '-')} cannot be used with --engine dask"):
+            replay_dask(p, path, **{option: value})
 
 
 def test_dask_engine_from_the_command_line(dataset: tuple[Path, pd.DataFrame], tmp_path: Path) -> None:

@@ -137,10 +137,13 @@ def test_hostile_labels_are_escaped_in_every_text_format() -> None:
     assert "#lt;script#gt;" in mmd or "#lt;b#gt;" in mmd
 
 
-@pytest.mark.skipif(
-    shutil.which("dot") is None,
-    reason="LOUD SKIP: system Graphviz is not installed, so it was not compared with the bundled WebAssembly build (.ci/run installs Debian's graphviz)",
+NO_DOT = (
+    "LOUD SKIP: system Graphviz is not installed, so it was not compared with the bundled WebAssembly build "
+    "(.ci/run installs Debian's graphviz)"
 )
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason=NO_DOT)
 def test_system_and_wasm_graphviz_give_the_same_nodes_and_edges() -> None:
     for path in sorted(PROCESSES.glob("*.yaml")):
         p = load_process(path)

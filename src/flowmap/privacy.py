@@ -52,7 +52,8 @@ def pseudonymise(table: pd.DataFrame, key: str | None, columns: Iterable[str] = 
             continue
         values = out[col]
         codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-        mapped = np.array([pseudonym(u, key) for u in uniques] + [None], dtype=object)
+        # An empty id (a totals row in a problem list) stays empty: there is no case to hide.
+        mapped = np.array([pseudonym(u, key) if str(u) != "" else "" for u in uniques] + [None], dtype=object)
         out[col] = mapped[codes]
     return out
 
