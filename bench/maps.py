@@ -6,6 +6,10 @@ The receipt log (27 activities) is read once, drafted with `discover`,
 replayed; then each map format is drawn by each available Graphviz, in a
 fresh process (so the WebAssembly compile, paid once per process, is counted).
 pm4py's `save_vis_performance_dfg` needs the system `dot`.
+
+Then long declared processes (a chain of 300 and 1,000 steps in three lanes):
+the whole `flowmap map` command as a user runs it, beside pm4py drawing a DFG
+of the same chain with `save_vis_dfg` (system `dot` only).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "receipt.xes"
+SHARED = Path(__file__).resolve().parent.parent / "tests" / "data" / "logs" / "receipt.xes.gz"
 
 STAGE = r"""
 import json, sys, time, warnings
@@ -57,6 +61,52 @@ def run(code: str, *args: str) -> float | None:
     return float(json.loads(proc.stdout.strip().splitlines()[-1])["seconds"])
 
 
+PM4PY_CHAIN = r"""
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+import pm4py
+n, out = int(sys.argv[1]), sys.argv[2]
+dfg = {(f"s{i}", f"s{i + 1}"): 1 for i in range(n - 1)}
+t = time.perf_counter()
+pm4py.save_vis_dfg(dfg, {"s0": 1}, {f"s{n - 1}": 1}, out)
+print(json.dumps({"seconds": time.perf_counter() - t}))
+"""
+
+
+def chain(folder: Path, n: int) -> Path:
+    lines = ["flowmap: 1", f"id: chain{n}", f"title: A chain of {n} steps", "lanes: [A, B, C]", "steps:"]
+    for i in range(n):
+        end = ", end: true" if i == n - 1 else ""
+        lines.append(f"  - {{id: s{i}, label: 'Step {i}', lane: {'ABC'[i % 3]}{end}}}")
+    lines.append("transitions:")
+    lines.extend(f"  - s{i} -> s{i + 1}" for i in range(n - 1))
+    p = folder / f"chain{n}.yaml"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return p
+
+
+def command(*args: str) -> float:
+    import time
+
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "flowmap", *args], check=True, capture_output=True)
+    return time.perf_counter() - t
+
+
+def long_processes(out: Path) -> None:
+    print("\nlong processes: whole `flowmap map` command, best of 3 (seconds)")
+    print(f"{'what':46} {'seconds':>8}")
+    for n in (300, 1000):
+        p = chain(out, n)
+        for fmt in ("svg", "pdf"):
+            best = min(command("map", str(p), "-o", str(out / f"chain{n}.{fmt}")) for _ in range(3))
+            print(f"{f'flowmap map, {n} steps ({fmt})':46} {best:8.2f}")
+        if shutil.which("dot"):
+            times = [run(PM4PY_CHAIN, str(n), str(out / f"chain{n}-pm4py.svg")) for _ in range(3)]
+            ok = [t for t in times if t is not None]
+            print(f"{f'pm4py save_vis_dfg, {n} activities (svg)':46} {min(ok):8.2f}" if ok else "pm4py: not installed")
+
+
 def main() -> None:
     if not SHARED.exists():
         raise SystemExit(f"{SHARED} is not present")
@@ -74,6 +124,7 @@ def main() -> None:
         times = [run(PM4PY, str(SHARED), str(out / "receipt-pm4py.svg")) for _ in range(3)]
         ok = [t for t in times if t is not None]
         print(f"{'pm4py performance DFG + save_vis (svg)':46} {min(ok):8.2f}" if ok else "pm4py: not installed")
+    long_processes(out)
 
 
 if __name__ == "__main__":

@@ -662,9 +662,11 @@ def map_cmd(
     if events is None:
         if case_id or metric:
             raise _UserError("--case and --metric need an EVENTS file")
-        process = load_process(process_path)
-        write_map(output, process, None, None, metric=None, direction=direction, lanes=lanes, title=title,
-                  renderer=renderer)  # fmt: skip
+        with _Progress() as progress:
+            process = load_process(process_path)
+            progress.advance(f"laying out and drawing {len(process.steps)} steps")
+            write_map(output, process, None, None, metric=None, direction=direction, lanes=lanes, title=title,
+                      renderer=renderer)  # fmt: skip
         click.echo(f"wrote {output}")
         return
     result = _replay(process_path, events, opts)
@@ -672,8 +674,10 @@ def map_cmd(
     journey = None
     if case_id is not None:
         journey = _journey(result, case_id, pseudonymise)
-    write_map(output, result.process, metrics, journey, metric=metric or "drift", direction=direction, lanes=lanes,
-              title=title, renderer=renderer)  # fmt: skip
+    with _Progress() as progress:
+        progress.advance(f"laying out and drawing {len(result.process.steps)} steps")
+        write_map(output, result.process, metrics, journey, metric=metric or "drift", direction=direction,
+                  lanes=lanes, title=title, renderer=renderer)  # fmt: skip
     click.echo(f"wrote {output} (as of {result.as_of.date()})")
 
 

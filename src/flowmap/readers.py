@@ -117,7 +117,7 @@ def _cell_text(v: Any) -> str:
     return "" if v is None else str(v).strip()
 
 
-def _short(text: str, n: int = 60) -> str:
+def _short(text: str, n: int = 80) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 

@@ -161,6 +161,10 @@ def _figure(scene: Scene, dpi: float) -> object:
     ax.set_axis_off()
     fig.patch.set_facecolor("#ffffff")
 
+    # add_artist, not add_patch: the limits are fixed above, and add_patch's limit
+    # update costs about a millisecond a shape (a second for a 300-step map).
+    add = ax.add_artist
+
     def dash(d: str | None) -> object:
         if d is None:
             return "-"
@@ -169,7 +173,7 @@ def _figure(scene: Scene, dpi: float) -> object:
 
     for s in scene.items:
         if isinstance(s, Rect):
-            ax.add_patch(
+            add(
                 Rectangle(
                     (s.x, s.y),
                     s.w,
@@ -186,10 +190,10 @@ def _figure(scene: Scene, dpi: float) -> object:
             n_seg = (len(pts) - 1) // 3
             pts = pts[: 1 + 3 * n_seg]
             codes = [MPath.MOVETO] + [MPath.CURVE4] * (3 * n_seg)
-            ax.add_patch(PathPatch(MPath(pts, codes), facecolor="none", edgecolor=s.stroke, linewidth=s.width,
+            add(PathPatch(MPath(pts, codes), facecolor="none", edgecolor=s.stroke, linewidth=s.width,
                                    linestyle=dash(s.dash), alpha=s.opacity))  # fmt: skip
         elif isinstance(s, Polygon):
-            ax.add_patch(MPolygon(list(s.points), closed=True, facecolor=s.fill, edgecolor="none", alpha=s.opacity))
+            add(MPolygon(list(s.points), closed=True, facecolor=s.fill, edgecolor="none", alpha=s.opacity))
         else:
             ha = {"start": "left", "middle": "center", "end": "right"}[s.anchor]
             t = ax.text(s.x, s.y, s.text, fontsize=s.size, ha=ha, va="baseline", color=s.fill,
