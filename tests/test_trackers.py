@@ -222,6 +222,9 @@ def test_a_tracker_where_nothing_is_dated_yet_is_usable_no(runner: CliRunner, tm
     assert result.exit_code == 1
     assert "usable: no; 0 events: every date cell is empty or says not yet" in result.stdout
     assert "Traceback" not in result.output
+    drift = runner.invoke(cli, ["drift", LEGAL, str(p)])
+    assert drift.exit_code == 1
+    assert "no dated events to replay (4 read: 4 not dated yet, 0 set aside)" in drift.stderr
 
 
 def test_ten_thousand_problems_all_in_the_file_and_a_short_terminal(runner: CliRunner, tmp_path: Path) -> None:

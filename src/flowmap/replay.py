@@ -162,6 +162,11 @@ def replay(
     log = events if isinstance(events, EventLog) else _frame_log(events, process)
     frame = log.events
     ledger = log.ledger
+    if frame.empty:
+        raise EventDataError(
+            f"{ledger.source}: no dated events to replay ({ledger.read} read: {ledger.not_yet} not dated yet, "
+            f"{ledger.problem_count} set aside); `flowmap check` shows why, cell by cell"
+        )
     n_steps = len(process.steps)
 
     # Map event names to steps, once per distinct name.
