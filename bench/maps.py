@@ -25,12 +25,12 @@ SHARED = Path(__file__).resolve().parent.parent / "tests" / "data" / "logs" / "r
 STAGE = r"""
 import json, sys, time, warnings
 from pathlib import Path
-from flowmap.discover import discover
-from flowmap.ingest import read_events
-from flowmap.metrics import map_metrics
-from flowmap.render import render_map
-from flowmap.replay import replay
-from flowmap.spec import parse_process
+from flowmap.analysis.discover import discover
+from flowmap.events.read import read_events
+from flowmap.analysis.metrics import map_metrics
+from flowmap.render.maps import render_map
+from flowmap.analysis.replay import replay
+from flowmap.files.process import parse_process
 path, fmt, renderer, out = sys.argv[1:5]
 log = read_events(path)
 p = parse_process(discover(log, process_id="receipt"))

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from flowmap.simulate import model_from_process, simulate
-from flowmap.spec import load_process
+from flowmap.files.process import load_process
+from flowmap.simulation.simulate import model_from_process, simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -33,8 +33,8 @@ def peak_mb() -> float:
 
 
 def flowmap_read_parquet(parquet: str, csv: str, process: str) -> Any:
-    from flowmap.ingest import read_events
-    from flowmap.spec import load_process
+    from flowmap.events.read import read_events
+    from flowmap.files.process import load_process
 
     p = load_process(process)
     t = time.perf_counter()
@@ -43,8 +43,8 @@ def flowmap_read_parquet(parquet: str, csv: str, process: str) -> Any:
 
 
 def flowmap_read_csv(parquet: str, csv: str, process: str) -> Any:
-    from flowmap.ingest import read_events
-    from flowmap.spec import load_process
+    from flowmap.events.read import read_events
+    from flowmap.files.process import load_process
 
     p = load_process(process)
     t = time.perf_counter()
@@ -53,10 +53,10 @@ def flowmap_read_csv(parquet: str, csv: str, process: str) -> Any:
 
 
 def flowmap_replay(parquet: str, csv: str, process: str) -> Any:
-    from flowmap.ingest import read_events
-    from flowmap.metrics import audit, drift
-    from flowmap.replay import replay
-    from flowmap.spec import load_process
+    from flowmap.analysis.metrics import audit, drift
+    from flowmap.analysis.replay import replay
+    from flowmap.events.read import read_events
+    from flowmap.files.process import load_process
 
     p = load_process(process)
     log = read_events(parquet, process=p)
@@ -68,11 +68,11 @@ def flowmap_replay(parquet: str, csv: str, process: str) -> Any:
 
 
 def flowmap_map(parquet: str, csv: str, process: str) -> Any:
-    from flowmap.ingest import read_events
-    from flowmap.metrics import map_metrics
-    from flowmap.render import render_map
-    from flowmap.replay import replay
-    from flowmap.spec import load_process
+    from flowmap.analysis.metrics import map_metrics
+    from flowmap.analysis.replay import replay
+    from flowmap.events.read import read_events
+    from flowmap.files.process import load_process
+    from flowmap.render.maps import render_map
 
     p = load_process(process)
     r = replay(p, read_events(parquet, process=p))
@@ -93,7 +93,7 @@ def pm4py_dfg(parquet: str, csv: str, process: str) -> Any:
 
 
 def flowmap_read_xes(path: str, _csv: str, _process: str) -> Any:
-    from flowmap.ingest import read_events
+    from flowmap.events.read import read_events
 
     t = time.perf_counter()
     log = read_events(path)

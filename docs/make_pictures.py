@@ -15,11 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def pictures() -> dict[str, bytes]:
-    from flowmap.ingest import read_events
-    from flowmap.metrics import case_journey, map_metrics
-    from flowmap.render import render_map
-    from flowmap.replay import replay
-    from flowmap.spec import load_process
+    from flowmap.analysis.metrics import case_journey, map_metrics
+    from flowmap.analysis.replay import replay
+    from flowmap.events.read import read_events
+    from flowmap.files.process import load_process
+    from flowmap.render.maps import render_map
 
     out: dict[str, bytes] = {}
     legal = load_process(ROOT / "processes" / "legal-advice.yaml")

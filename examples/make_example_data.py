@@ -132,7 +132,7 @@ def messy_tracker() -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from flowmap.output import workbook_bytes
+    from flowmap.io import workbook_bytes
 
     local = np.random.default_rng(20251127)  # its own stream: the other files do not change
     cols = ["Child ID", "Worker", "Advice needed", "Referral form started", "Sent to Legal", "Solicitor allocated",

@@ -76,7 +76,7 @@ def example_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def example_process(example_text: str):  # type: ignore[no-untyped-def]
-    from flowmap.spec import parse_process
+    from flowmap.files.process import parse_process
 
     return parse_process(example_text, file="legal.yaml")
 

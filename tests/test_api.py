@@ -22,7 +22,7 @@ def test_unknown_attribute_raises() -> None:
 
 def test_cli_import_does_not_load_heavy_libraries() -> None:
     code = (
-        "import sys, flowmap.cli; "
+        "import sys, flowmap.cli.commands; "
         "heavy = [m for m in ('pandas', 'numpy', 'pydantic', 'matplotlib', 'networkx', 'yaml') if m in sys.modules]; "
         "print(','.join(heavy))"
     )
@@ -58,12 +58,14 @@ def test_notebook_workflow_with_a_dataframe(example_process) -> None:  # type: i
 def test_importing_a_submodule_does_not_hide_its_function() -> None:
     import importlib
 
-    importlib.import_module("flowmap.replay")
-    importlib.import_module("flowmap.discover")
-    importlib.import_module("flowmap.simulate")
+    importlib.import_module("flowmap.analysis.replay")
+    importlib.import_module("flowmap.analysis.discover")
+    importlib.import_module("flowmap.simulation.simulate")
+    importlib.import_module("flowmap.report.html")
     assert callable(flowmap.simulate)
     assert callable(flowmap.replay)
     assert callable(flowmap.discover)
-    from flowmap.replay import Replay
+    assert flowmap.simulate.__module__ == "flowmap.simulation.simulate"
+    from flowmap.analysis.replay import Replay
 
     assert Replay is flowmap.Replay

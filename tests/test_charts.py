@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from flowmap.charts import Series, anhoej_limits, read_series, run_chart, runs_limits, target_series, xmr_chart
-from flowmap.cli import cli
+from flowmap.cli.commands import cli
 from flowmap.errors import ChartError, SpecError
-from flowmap.pdsa import parse_pdsa
+from flowmap.files.pdsa import parse_pdsa
+from flowmap.spc.charts import Series, anhoej_limits, read_series, run_chart, runs_limits, target_series, xmr_chart
 
 from .conftest import PROCESSES, ROOT
 
@@ -242,7 +242,7 @@ def test_chart_cli_signals_shape(tmp_path: Path) -> None:
 
 
 def test_chart_svg_is_deterministic(tmp_path: Path) -> None:
-    from flowmap.charts import chart_figure
+    from flowmap.spc.charts import chart_figure
 
     r = run_chart(series(RNORM_123))
     assert chart_figure(r, fmt="svg") == chart_figure(r, fmt="svg")

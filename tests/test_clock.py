@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flowmap.clock import add_days, clock_days
 from flowmap.errors import FlowmapError
+from flowmap.model.clock import add_days, clock_days
 
 
 def wd(a: str, b: str, calendar: str = "scotland") -> float:

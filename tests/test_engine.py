@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from flowmap.cli import cli
-from flowmap.ingest import read_events
-from flowmap.metrics import audit, drift
-from flowmap.replay import replay
-from flowmap.simulate import model_from_process, synthesize
-from flowmap.spec import load_process
+from flowmap.analysis.metrics import audit, drift
+from flowmap.analysis.replay import replay
+from flowmap.cli.commands import cli
+from flowmap.events.read import read_events
+from flowmap.files.process import load_process
+from flowmap.simulation.simulate import model_from_process, synthesize
 
 from .conftest import PROCESSES
 
@@ -49,7 +49,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFram
 
 
 def test_dask_engine_equals_in_process_engine(dataset: tuple[Path, pd.DataFrame]) -> None:
-    from flowmap.engine import replay_dask
+    from flowmap.analysis.dask_engine import replay_dask
 
     folder, data = dataset
     p = load_process(LEGAL)
@@ -74,7 +74,7 @@ def test_dask_engine_equals_in_process_engine(dataset: tuple[Path, pd.DataFrame]
 
 
 def test_dask_engine_honours_read_options_or_refuses_them(tmp_path: Path) -> None:
-    from flowmap.engine import replay_dask
+    from flowmap.analysis.dask_engine import replay_dask
     from flowmap.errors import FlowmapError
 
     p = load_process(LEGAL)

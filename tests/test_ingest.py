@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from flowmap.errors import EventDataError
-from flowmap.ingest import read_events
-from flowmap.spec import load_process
+from flowmap.events.read import read_events
+from flowmap.files.process import load_process
 
 from .conftest import PROCESSES, log_file
 

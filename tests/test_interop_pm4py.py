@@ -16,11 +16,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flowmap.discover import discover
-from flowmap.ingest import read_events
-from flowmap.metrics import edge_table
-from flowmap.replay import replay
-from flowmap.spec import parse_process
+from flowmap.analysis.discover import discover
+from flowmap.analysis.metrics import edge_table
+from flowmap.analysis.replay import replay
+from flowmap.events.read import read_events
+from flowmap.files.process import parse_process
 
 from .conftest import log_file
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from flowmap.analysis.metrics import case_journey, map_metrics
+from flowmap.analysis.replay import replay
 from flowmap.errors import FlowmapError, RenderError
-from flowmap.ingest import read_events
-from flowmap.layout import layout, run_graphviz
-from flowmap.metrics import case_journey, map_metrics
-from flowmap.render import map_dot, map_mermaid, render_map, write_map
-from flowmap.replay import replay
-from flowmap.spec import load_process, parse_process
+from flowmap.events.read import read_events
+from flowmap.files.process import load_process, parse_process
+from flowmap.render.layout import layout, run_graphviz
+from flowmap.render.maps import map_dot, map_mermaid, render_map, write_map
 
 from .conftest import PROCESSES, ROOT, golden
 
@@ -175,7 +175,7 @@ def test_write_map_by_extension(tmp_path: Path, legal_result) -> None:  # type: 
 
 
 def test_auto_direction_keeps_every_bundled_map_readable_on_a4() -> None:
-    from flowmap.layout import READABLE, _a4_scale
+    from flowmap.render.layout import READABLE, _a4_scale
 
     for path in sorted(PROCESSES.glob("*.yaml")):
         lay = layout(load_process(path), renderer="wasm")
@@ -205,7 +205,7 @@ def test_mermaid_ids_are_safe_and_lanes_are_subgraphs() -> None:
 
 
 def test_map_reads_pm4py_receipt_log_via_discover() -> None:
-    from flowmap.discover import discover
+    from flowmap.analysis.discover import discover
 
     from .conftest import log_file
 

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from flowmap.analysis.metrics import audit, drift
+from flowmap.analysis.replay import replay
 from flowmap.errors import EventDataError, FlowmapError
-from flowmap.metrics import audit, drift
-from flowmap.replay import replay
-from flowmap.spec import parse_process
+from flowmap.files.process import parse_process
 
 CAL = """\
 flowmap: 1

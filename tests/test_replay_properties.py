@@ -7,9 +7,9 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flowmap.metrics import drift
-from flowmap.replay import replay
-from flowmap.spec import parse_process
+from flowmap.analysis.metrics import drift
+from flowmap.analysis.replay import replay
+from flowmap.files.process import parse_process
 
 from .strategies import process_and_log
 

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from flowmap.cli import cli
-from flowmap.ingest import read_events
-from flowmap.replay import replay
-from flowmap.report import report_html
-from flowmap.spec import load_process, parse_process
+from flowmap.analysis.replay import replay
+from flowmap.cli.commands import cli
+from flowmap.events.read import read_events
+from flowmap.files.process import load_process, parse_process
+from flowmap.report.html import report_html
 
 from .conftest import PROCESSES, ROOT
 

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from flowmap.change import load_change, parse_change
-from flowmap.cli import cli
+from flowmap.analysis.metrics import drift
+from flowmap.analysis.replay import replay
+from flowmap.cli.commands import cli
 from flowmap.errors import ChangeError, FlowmapError
-from flowmap.ingest import read_events
-from flowmap.metrics import drift
-from flowmap.replay import replay
-from flowmap.simulate import MAX_MOVES, Duration, apply_change, fit, model_from_process, simulate, synthesize
-from flowmap.spec import load_process, parse_process
+from flowmap.events.read import read_events
+from flowmap.files.process import load_process, parse_process
+from flowmap.simulation.change import load_change, parse_change
+from flowmap.simulation.simulate import MAX_MOVES, Duration, apply_change, fit, model_from_process, simulate, synthesize
 
 from .conftest import PROCESSES, ROOT
 

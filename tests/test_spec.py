@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from flowmap.errors import SpecError
-from flowmap.spec import load_process, parse_process, process_schema
+from flowmap.files.process import load_process, parse_process, process_schema
 
 from .conftest import PROCESSES, ROOT
 
@@ -208,7 +208,7 @@ def test_schema_describes_every_key() -> None:
 
 
 def test_checked_in_schema_is_current() -> None:
-    from flowmap.spec import schema_json
+    from flowmap.files.process import schema_json
 
     path = ROOT / "docs" / "schema" / "process-1.json"
     assert path.read_text(encoding="utf-8") == schema_json(process_schema()), "run `make docs`"

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowmap.errors import SpecError
-from flowmap.model import Process
-from flowmap.spec import parse_process
+from flowmap.files.process import parse_process
+from flowmap.model.process import Process
 
 from .strategies import yaml_shaped
 

@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook
 
-from flowmap.cli import cli
+from flowmap.cli.commands import cli
 from flowmap.errors import EventDataError, FlowmapError
-from flowmap.ingest import read_events
-from flowmap.ledger import PROBLEM_COLUMNS
+from flowmap.events.ledger import PROBLEM_COLUMNS
+from flowmap.events.read import read_events
+from flowmap.files.process import load_process
 from flowmap.privacy import pseudonym
-from flowmap.spec import load_process
 
 from .conftest import PROCESSES, ROOT
 

@@ -1,64 +1,64 @@
 """flowmap: declare a case-based process, replay dated case events against it,
 find where cases wait, simulate a change, and show it.
 
-The names below are the notebook API. They are imported on first use, so that
-``import flowmap`` (and ``flowmap --help``) stays fast.
+The names below are the notebook API. They are imported on first use (a
+module ``__getattr__``, PEP 562), so that ``import flowmap`` (and ``flowmap
+--help``) stays fast. The layers they come from are subpackages:
+docs/architecture.md draws them.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
-    "FlowmapError": "errors",
-    "SpecError": "errors",
-    "EventDataError": "errors",
-    "ChangeError": "errors",
-    "RenderError": "errors",
-    "ChartError": "errors",
-    "Process": "model",
-    "Step": "model",
-    "Transition": "model",
-    "SpanTarget": "model",
-    "load_process": "spec",
-    "parse_process": "spec",
-    "process_schema": "spec",
-    "clock_days": "clock",
-    "EventLog": "ingest",
-    "read_events": "ingest",
-    "Replay": "replay",
-    "replay": "replay",
-    "Drift": "metrics",
-    "drift": "metrics",
-    "audit": "metrics",
-    "discover": "discover",
-    "check_events": "checks",
-    "pseudonymise": "privacy",
-    "MapMetrics": "metrics",
-    "map_metrics": "metrics",
-    "case_journey": "metrics",
-    "render_map": "render",
-    "write_map": "render",
-    "Change": "change",
-    "load_change": "change",
-    "Model": "simulate",
-    "SimulationResult": "simulate",
-    "fit": "simulate",
-    "model_from_process": "simulate",
-    "simulate": "simulate",
-    "synthesize": "simulate",
-    "run_chart": "charts",
-    "xmr_chart": "charts",
-    "target_series": "charts",
-    "read_series": "charts",
-    "load_pdsa": "pdsa",
-    "write_report": "report",
-    "report_html": "report",
+    "FlowmapError": "flowmap.errors",
+    "SpecError": "flowmap.errors",
+    "EventDataError": "flowmap.errors",
+    "ChangeError": "flowmap.errors",
+    "RenderError": "flowmap.errors",
+    "ChartError": "flowmap.errors",
+    "Process": "flowmap.model.process",
+    "Step": "flowmap.model.process",
+    "Transition": "flowmap.model.process",
+    "SpanTarget": "flowmap.model.process",
+    "load_process": "flowmap.files.process",
+    "parse_process": "flowmap.files.process",
+    "process_schema": "flowmap.files.process",
+    "clock_days": "flowmap.model.clock",
+    "EventLog": "flowmap.events.read",
+    "read_events": "flowmap.events.read",
+    "Replay": "flowmap.analysis.replay",
+    "replay": "flowmap.analysis.replay",
+    "Drift": "flowmap.analysis.metrics",
+    "drift": "flowmap.analysis.metrics",
+    "audit": "flowmap.analysis.metrics",
+    "discover": "flowmap.analysis.discover",
+    "check_events": "flowmap.analysis.check",
+    "pseudonymise": "flowmap.privacy",
+    "MapMetrics": "flowmap.analysis.metrics",
+    "map_metrics": "flowmap.analysis.metrics",
+    "case_journey": "flowmap.analysis.metrics",
+    "render_map": "flowmap.render.maps",
+    "write_map": "flowmap.render.maps",
+    "Change": "flowmap.simulation.change",
+    "load_change": "flowmap.simulation.change",
+    "Model": "flowmap.simulation.simulate",
+    "SimulationResult": "flowmap.simulation.simulate",
+    "fit": "flowmap.simulation.simulate",
+    "model_from_process": "flowmap.simulation.simulate",
+    "simulate": "flowmap.simulation.simulate",
+    "synthesize": "flowmap.simulation.simulate",
+    "run_chart": "flowmap.spc.charts",
+    "xmr_chart": "flowmap.spc.charts",
+    "target_series": "flowmap.spc.charts",
+    "read_series": "flowmap.spc.charts",
+    "load_pdsa": "flowmap.files.pdsa",
+    "write_report": "flowmap.report.html",
+    "report_html": "flowmap.report.html",
 }
 
 __all__ = [
@@ -110,44 +110,29 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .change import Change, load_change
-    from .charts import read_series, run_chart, target_series, xmr_chart
-    from .checks import check_events
-    from .clock import clock_days
-    from .discover import discover
-    from .errors import ChangeError, ChartError, EventDataError, FlowmapError, RenderError, SpecError
-    from .ingest import EventLog, read_events
-    from .metrics import Drift, MapMetrics, audit, case_journey, drift, map_metrics
-    from .model import Process, SpanTarget, Step, Transition
-    from .pdsa import load_pdsa
-    from .privacy import pseudonymise
-    from .render import render_map, write_map
-    from .replay import Replay, replay
-    from .report import report_html, write_report
-    from .simulate import Model, SimulationResult, fit, model_from_process, simulate, synthesize
-    from .spec import load_process, parse_process, process_schema
-
-
-class _Package(types.ModuleType):
-    """The package module. Importing a submodule binds it on its package; where a
-    submodule shares its name with the function it exports (``replay``,
-    ``discover``), that binding would hide the function, so it is declined. The
-    submodule stays importable as ``flowmap.replay`` through ``sys.modules``."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and name in _EXPORTS and _EXPORTS[name] == name:
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+    from flowmap.analysis.check import check_events
+    from flowmap.analysis.discover import discover
+    from flowmap.analysis.metrics import Drift, MapMetrics, audit, case_journey, drift, map_metrics
+    from flowmap.analysis.replay import Replay, replay
+    from flowmap.errors import ChangeError, ChartError, EventDataError, FlowmapError, RenderError, SpecError
+    from flowmap.events.read import EventLog, read_events
+    from flowmap.files.pdsa import load_pdsa
+    from flowmap.files.process import load_process, parse_process, process_schema
+    from flowmap.model.clock import clock_days
+    from flowmap.model.process import Process, SpanTarget, Step, Transition
+    from flowmap.privacy import pseudonymise
+    from flowmap.render.maps import render_map, write_map
+    from flowmap.report.html import report_html, write_report
+    from flowmap.simulation.change import Change, load_change
+    from flowmap.simulation.simulate import Model, SimulationResult, fit, model_from_process, simulate, synthesize
+    from flowmap.spc.charts import read_series, run_chart, target_series, xmr_chart
 
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'flowmap' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

@@ -1,6 +1,6 @@
 """``python -m flowmap`` runs the command line."""
 
-from .cli import cli
+from flowmap.cli.commands import cli
 
 if __name__ == "__main__":  # pragma: no cover
     cli(prog_name="flowmap")

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import FlowmapError
+from flowmap.errors import FlowmapError
 
 __all__ = ["find_case", "pseudonym", "pseudonymise", "suppress"]
 

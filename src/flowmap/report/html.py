@@ -18,14 +18,14 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup, escape
 
-from . import __version__
-from .change import Change
-from .charts import chart_figure, run_chart, target_series
-from .metrics import RAG_RULE, audit, drift, map_metrics
-from .pdsa import PdsaLog
-from .privacy import pseudonymise, suppress
-from .render import render_map
-from .replay import Replay
+from flowmap import __version__
+from flowmap.analysis.metrics import RAG_RULE, audit, drift, map_metrics
+from flowmap.analysis.replay import Replay
+from flowmap.files.pdsa import PdsaLog
+from flowmap.privacy import pseudonymise, suppress
+from flowmap.render.maps import render_map
+from flowmap.simulation.change import Change
+from flowmap.spc.charts import chart_figure, run_chart, target_series
 
 __all__ = ["report_html", "write_report"]
 
@@ -144,7 +144,7 @@ def report_html(
         if not series.values:
             continue
         if key:
-            from .privacy import pseudonym
+            from flowmap.privacy import pseudonym
 
             series = replace(series, labels=tuple(None if x is None else pseudonym(x, key) for x in series.labels))
         chart = run_chart(series, pdsa=pdsa)
@@ -158,7 +158,7 @@ def report_html(
         })  # fmt: skip
     simulation = None
     if changes:
-        from .simulate import fit, simulate
+        from flowmap.simulation.simulate import fit, simulate
 
         res = simulate(fit(result), changes, runs=runs, seed=seed)
         simulation = {
@@ -185,7 +185,7 @@ def report_html(
     subtitle = f"As of {result.as_of.date()}"
     if result.first_event is not None and result.last_event is not None:
         subtitle += f" · events {result.first_event.date()} to {result.last_event.date()}"
-    env = Environment(loader=PackageLoader("flowmap", "templates"), autoescape=select_autoescape(["html", "j2"]),
+    env = Environment(loader=PackageLoader("flowmap.report", "templates"), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)  # fmt: skip
     return env.get_template("report.html.j2").render(
         version=__version__,
@@ -209,7 +209,7 @@ def report_html(
 
 def _problem_rows(ledger: Any, key: str | None, first: int = 20) -> dict[str, Any]:
     """The first problems with their addresses, for the ledger section (the full list is ``--problems``)."""
-    from .privacy import pseudonymise
+    from flowmap.privacy import pseudonymise
 
     table = ledger.problems()
     shown = pseudonymise(table.head(first), key)
@@ -228,7 +228,7 @@ def _problem_rows(ledger: Any, key: str | None, first: int = 20) -> dict[str, An
 
 def write_report(path: str | Path, result: Replay, **options: Any) -> Path:
     """Write :func:`report_html` to ``path``, whole or not at all."""
-    from .output import write_text
+    from flowmap.io import write_text
 
     p = Path(path)
     write_text(p, report_html(result, **options))

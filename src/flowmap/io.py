@@ -19,13 +19,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import FlowmapError
+from flowmap.errors import FlowmapError
 
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import RenderableType
 
-    from .model import Process
+    from flowmap.model.process import Process
 
 __all__ = [
     "TABLE_FORMATS",

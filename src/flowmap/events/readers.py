@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .errors import EventDataError
+from flowmap.errors import EventDataError
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -153,7 +153,7 @@ def find_header(
                     f" The header looks like one column; the file may use {seps[0]!r} as its separator: try --delimiter"
                 )
             if rule.given is not None:
-                from .errors import did_you_mean
+                from flowmap.errors import did_you_mean
 
                 raise EventDataError(
                     f"{where}: --case-col names a column '{rule.given}' that does not exist"
@@ -375,7 +375,7 @@ def read_xlsx(path: Path, rule: HeaderRule, *, sheet: str | None = None) -> RawT
         elif sheet in wb.sheetnames:
             ws = wb[sheet]
         else:
-            from .errors import did_you_mean
+            from flowmap.errors import did_you_mean
 
             raise EventDataError(
                 f"{path}: no sheet named '{sheet}'{did_you_mean(sheet, wb.sheetnames)}; "

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .clock import clock_days
-from .errors import EventDataError, FlowmapError
-from .ingest import EventLog
-from .ledger import Ledger
-from .model import Process, normalise_name
+from flowmap.errors import EventDataError, FlowmapError
+from flowmap.events.ledger import Ledger
+from flowmap.events.read import EventLog
+from flowmap.model.clock import clock_days
+from flowmap.model.process import Process, normalise_name
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -123,7 +123,7 @@ def parse_as_of(value: str | dt.date | pd.Timestamp | None) -> pd.Timestamp | No
         return None
     if isinstance(value, (dt.date, pd.Timestamp)):
         return pd.Timestamp(value).normalize()
-    from .dates import parse_dates
+    from flowmap.events.dates import parse_dates
 
     parsed = parse_dates(pd.Series([value]))[0]
     if pd.isna(parsed):
@@ -181,7 +181,7 @@ def replay(
                             case_ids=frame["case_id"].astype(object).to_numpy()[unknown])  # fmt: skip
     known = ~unknown
     if not known.any():
-        from .ingest import no_match_error
+        from flowmap.events.read import no_match_error
 
         if log.shape == "wide":
             raise no_match_error(ledger.source, process, columns=log.found)
@@ -433,7 +433,7 @@ def _time_columns(log: EventLog, mask: npt.NDArray[np.bool_]) -> Any:
 
 
 def _frame_log(frame: pd.DataFrame, process: Process) -> EventLog:
-    from .ingest import read_events
+    from flowmap.events.read import read_events
 
     return read_events(frame, process=process)
 

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from .errors import ChartError
+from flowmap.errors import ChartError
 
 if TYPE_CHECKING:
-    from .pdsa import PdsaLog
-    from .replay import Replay
+    from flowmap.analysis.replay import Replay
+    from flowmap.files.pdsa import PdsaLog
 
 __all__ = [
     "ChartResult",

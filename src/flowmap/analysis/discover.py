@@ -14,10 +14,10 @@ from collections import Counter
 
 import numpy as np
 
-from .ingest import EventLog
-from .metrics import edge_table
-from .model import Process, Step, normalise_name
-from .replay import replay
+from flowmap.analysis.metrics import edge_table
+from flowmap.analysis.replay import replay
+from flowmap.events.read import EventLog
+from flowmap.model.process import Process, Step, normalise_name
 
 __all__ = ["discover"]
 

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .ingest import EventLog
-from .ledger import Ledger
-from .model import Process
+from flowmap.events.ledger import Ledger
+from flowmap.events.read import EventLog
+from flowmap.model.process import Process
 
 __all__ = ["CheckReport", "check_events"]
 
@@ -85,7 +85,7 @@ def check_events(log: EventLog, *, process: Process | None = None, as_of: Any = 
     proc_id = None
     as_of_ts = None
     if process is not None and len(frame):
-        from .replay import replay
+        from flowmap.analysis.replay import replay
 
         result = replay(process, log, as_of=as_of)
         ledger = result.ledger

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from .replay import Replay, by_step
+from flowmap.analysis.replay import Replay, by_step
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -325,7 +325,7 @@ def case_journey(result: Replay, case_id: str, *, key: str | None = None) -> Cas
         When the case is not in the replay; the message says how many cases
         there are and the nearest ids.
     """
-    from .privacy import find_case, pseudonym
+    from flowmap.privacy import find_case, pseudonym
 
     ids = result.cases["case_id"].astype(str)
     real = find_case(ids.tolist(), str(case_id), key=key)

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .errors import EventDataError, FlowmapError, NoMatchError
-from .model import Process, normalise_name
+from flowmap.errors import EventDataError, FlowmapError, NoMatchError
+from flowmap.model.process import Process, normalise_name
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from .replay import Replay
+    from flowmap.analysis.replay import Replay
 
 __all__ = ["replay_dask"]
 
@@ -78,7 +78,7 @@ def _numbered(part: pd.DataFrame, offset: int) -> pd.DataFrame:
 
 def _known_max(part: pd.DataFrame, process: Process, event_col: str, time_col: str, tz: str, monthfirst: bool) -> Any:
     """The latest timestamp among events that match a step, in one partition (NaT if none)."""
-    from .dates import parse_dates
+    from flowmap.events.dates import parse_dates
 
     names = part[event_col].astype("string")
     # Normalise each distinct name once, then test membership for the whole column.
@@ -91,8 +91,8 @@ def _known_max(part: pd.DataFrame, process: Process, event_col: str, time_col: s
 
 
 def _replay_part(part: pd.DataFrame, process: Process, opts: dict[str, Any], as_of: Any) -> Replay:
-    from .ingest import read_events
-    from .replay import replay
+    from flowmap.analysis.replay import replay
+    from flowmap.events.read import read_events
 
     if part.empty:
         return _empty(process, as_of)
@@ -108,9 +108,9 @@ def _replay_part(part: pd.DataFrame, process: Process, opts: dict[str, Any], as_
 def _empty(process: Process, as_of: Any, *, part: pd.DataFrame | None = None,
            opts: dict[str, Any] | None = None) -> Replay:  # fmt: skip
     """A partition with no usable case: no cases, but its rows still count in the ledger."""
-    from .ingest import read_events
-    from .ledger import Ledger
-    from .replay import Replay
+    from flowmap.analysis.replay import Replay
+    from flowmap.events.ledger import Ledger
+    from flowmap.events.read import read_events
 
     ledger = Ledger(source="", unit="row", read=0)
     if part is not None and len(part):
@@ -161,8 +161,8 @@ def replay_dask(
     from dask.base import compute
     from dask.delayed import delayed
 
-    from .ingest import CASE_NAMES, EVENT_NAMES, TIME_NAMES, _pick, no_match_error
-    from .replay import combine, parse_as_of
+    from flowmap.analysis.replay import combine, parse_as_of
+    from flowmap.events.read import CASE_NAMES, EVENT_NAMES, TIME_NAMES, _pick, no_match_error
 
     given = {k: v for k, v in refused.items() if v not in (None, False, "utf-8", "", ())}
     if given:

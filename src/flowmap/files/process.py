@@ -22,9 +22,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from .errors import Problem, SpecError, did_you_mean
-from .model import Process, SpanTarget, Step, Transition, normalise_name
-from .yamldoc import LocatedDoc, read_text, source_name, validate_document
+from flowmap.errors import Problem, SpecError, did_you_mean
+from flowmap.files.yamldoc import LocatedDoc, read_text, source_name, validate_document
+from flowmap.model.process import Process, SpanTarget, Step, Transition, normalise_name
 
 __all__ = ["CALENDARS", "load_process", "parse_process", "process_schema", "validate_files"]
 

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 import click
 
-from . import __version__
-from .errors import FlowmapError, SpecError
+from flowmap import __version__
+from flowmap.errors import FlowmapError, SpecError
 
 __all__ = ["cli"]
 
@@ -126,7 +126,7 @@ def validate(files: tuple[Path, ...], quiet: bool) -> None:
 
     Exits 0 when every file is valid, 1 when any is not.
     """
-    from .spec import validate_files
+    from flowmap.files.process import validate_files
 
     results = validate_files(list(files))
     bad = 0
@@ -151,8 +151,8 @@ def validate(files: tuple[Path, ...], quiet: bool) -> None:
 @_user_errors
 def show(file: Path) -> None:
     """Describe a process: steps by lane, transitions, span targets and their sources."""
-    from .output import process_overview
-    from .spec import load_process
+    from flowmap.files.process import load_process
+    from flowmap.io import process_overview
 
     process = load_process(file)
     console = _console()
@@ -172,14 +172,14 @@ def schema(which: str | None) -> None:
     file with `# yaml-language-server: $schema=flowmap-process.schema.json`
     to get checking and completion in VS Code.
     """
-    from .spec import process_schema, schema_json
+    from flowmap.files.process import process_schema, schema_json
 
     if which == "change":
-        from .change import change_schema
+        from flowmap.simulation.change import change_schema
 
         click.echo(schema_json(change_schema()), nl=False)
     elif which == "pdsa":
-        from .pdsa import pdsa_schema
+        from flowmap.files.pdsa import pdsa_schema
 
         click.echo(schema_json(pdsa_schema()), nl=False)
     else:
@@ -190,7 +190,7 @@ def schema(which: str | None) -> None:
 
 
 def _delimiter(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from .readers import normalise_delimiter
+    from flowmap.events.readers import normalise_delimiter
 
     try:
         return normalise_delimiter(value)
@@ -289,18 +289,18 @@ def replay_options(fn: F) -> F:
 
 
 def _read(events: Path, process: Any, opts: dict[str, Any]) -> Any:
-    from .ingest import read_events
+    from flowmap.events.read import read_events
 
     return read_events(events, process=process, **_read_options(opts))
 
 
 def _replay(process_path: Path, events: Path, opts: dict[str, Any]) -> Any:
     """Load, read and replay, with a progress display on a terminal."""
-    from .replay import replay
-    from .spec import load_process
+    from flowmap.analysis.replay import replay
+    from flowmap.files.process import load_process
 
     if opts.get("engine") == "dask":
-        from .engine import replay_dask
+        from flowmap.analysis.dask_engine import replay_dask
 
         process = load_process(process_path)
         return replay_dask(process, events, as_of=opts.get("as_of"), scheduler=opts.get("scheduler"),
@@ -319,8 +319,8 @@ def _write_problems(ledger: Any, path: Path | None, key: str | None) -> None:
     """``--problems FILE``: every record set aside, with its address."""
     if path is None:
         return
-    from .output import write_table
-    from .privacy import pseudonymise
+    from flowmap.io import write_table
+    from flowmap.privacy import pseudonymise
 
     if path.suffix.lower() not in (".csv", ".xlsx"):
         raise FlowmapError(f"cannot write problems to {path}: use .csv or .xlsx")
@@ -382,8 +382,8 @@ def _meta(result: Any) -> dict[str, Any]:
 
 
 def _problem_records(ledger: Any, key: str | None) -> list[dict[str, Any]]:
-    from .output import table_records
-    from .privacy import pseudonymise
+    from flowmap.io import table_records
+    from flowmap.privacy import pseudonymise
 
     return table_records(pseudonymise(ledger.problems(), key))
 
@@ -392,8 +392,8 @@ def _emit(
     result: Any, tables: dict[str, Any], *, as_json: bool, key: str | None, kind: str, shown: str
 ) -> dict[str, Any]:
     """Print the header and one table (or JSON of all tables); return the pseudonymised tables."""
-    from .output import rich_table, table_records
-    from .privacy import pseudonymise
+    from flowmap.io import rich_table, table_records
+    from flowmap.privacy import pseudonymise
 
     safe = {name: pseudonymise(t, key) for name, t in tables.items()}
     if as_json:
@@ -413,7 +413,7 @@ def _emit(
 def _write(table: Any, path: Path | None, result: Any, sheet: str) -> None:
     if path is None:
         return
-    from .output import write_table
+    from flowmap.io import write_table
 
     write_table(table, path, sheet=sheet, meta={"flowmap": f"{sheet}/1", **_meta(result)})
     click.echo(f"wrote {path}", err=True)
@@ -448,8 +448,8 @@ def check(
     to five values and their places (E14, line 14) for each. --problems
     writes every one of them. Exits 0 when the data is usable.
     """
-    from .checks import check_events
-    from .spec import load_process
+    from flowmap.analysis.check import check_events
+    from flowmap.files.process import load_process
 
     process = load_process(process_path) if process_path else None
     log = _read(events, process, opts)
@@ -525,12 +525,12 @@ def audit(
     Open cases only, most days over target first, with the span targets each
     is already overdue on.
     """
-    from .metrics import audit as audit_table
+    from flowmap.analysis.metrics import audit as audit_table
 
     result = _replay(process_path, events, opts)
     table = audit_table(result)
     if case_id is not None:
-        from .privacy import find_case
+        from flowmap.privacy import find_case
 
         real = find_case(result.cases["case_id"].astype(str).tolist(), case_id, key=pseudonymise)
         table = table[table["case_id"].astype(str) == real].reset_index(drop=True)
@@ -544,7 +544,7 @@ def audit(
 
 
 def _shown_id(real: str, key: str | None) -> str:
-    from .privacy import pseudonym
+    from flowmap.privacy import pseudonym
 
     return pseudonym(real, key) if key else real
 
@@ -577,14 +577,14 @@ def drift(
     Also the span targets (met, missed, overdue, running, void, met rate) and
     the observed moves between steps, each marked declared or not.
     """
-    from .metrics import drift as drift_tables
+    from flowmap.analysis.metrics import drift as drift_tables
 
     result = _replay(process_path, events, opts)
     d = drift_tables(result)
     tables = {"steps": d.steps, "targets": d.targets, "edges": d.edges}
     _emit(result, tables, as_json=as_json, key=pseudonymise, kind="drift", shown="steps")
     if not as_json and len(d.targets):
-        from .output import rich_table
+        from flowmap.io import rich_table
 
         _console().print(rich_table(d.targets.drop(columns=["label"]), title="Span targets"))
     _write(d.steps, output, result, "steps")
@@ -607,8 +607,8 @@ def discover(events: Path, output: Path, process_id: str | None, **opts: Any) ->
     counts as comments), start steps from first events and end steps from last
     events with no way out. The draft passes `flowmap validate`.
     """
-    from .discover import discover as discover_text
-    from .output import write_text
+    from flowmap.analysis.discover import discover as discover_text
+    from flowmap.io import write_text
 
     log = _read(events, None, opts)
     stem = events.name.split(".")[0]
@@ -655,9 +655,9 @@ def map_cmd(
     meetings. Works with no Graphviz installed (a WebAssembly build is
     bundled).
     """
-    from .metrics import map_metrics
-    from .render import write_map
-    from .spec import load_process
+    from flowmap.analysis.metrics import map_metrics
+    from flowmap.files.process import load_process
+    from flowmap.render.maps import write_map
 
     if events is None:
         if case_id or metric:
@@ -682,14 +682,14 @@ def map_cmd(
 
 
 def _journey(result: Any, case_id: str, key: str | None) -> Any:
-    from .metrics import case_journey
+    from flowmap.analysis.metrics import case_journey
 
     return case_journey(result, case_id, key=key)
 
 
 def _model(process_path: Path, events: Path | None, opts: dict[str, Any]) -> Any:
-    from .simulate import fit, model_from_process
-    from .spec import load_process
+    from flowmap.files.process import load_process
+    from flowmap.simulation.simulate import fit, model_from_process
 
     if events is None:
         return model_from_process(load_process(process_path))
@@ -727,9 +727,9 @@ def simulate_cmd(
     rate, median and p90 days with 95% intervals over runs, and the
     difference from the baseline.
     """
-    from .change import load_change
-    from .output import rich_table, write_table, write_text
-    from .simulate import simulate
+    from flowmap.io import rich_table, write_table, write_text
+    from flowmap.simulation.change import load_change
+    from flowmap.simulation.simulate import simulate
 
     model = _model(process_path, events, opts)
     changes = [load_change(c, model.process) for c in change_paths]
@@ -787,9 +787,9 @@ def synth(
     Cases arrive at the model's rate from --start; the log ends at the last
     arrival, so cases still going then are open, as in a real extract.
     """
-    from .change import load_change
-    from .output import atomic_path, write_table
-    from .simulate import apply_change, synthesize
+    from flowmap.io import atomic_path, write_table
+    from flowmap.simulation.change import load_change
+    from flowmap.simulation.simulate import apply_change, synthesize
 
     model = _model(process_path, from_events, opts)
     if change_path is not None:
@@ -850,9 +850,9 @@ def chart(
     """
     from dataclasses import replace
 
-    from .charts import chart_figure, read_series, run_chart, target_series, xmr_chart
-    from .output import write_bytes, write_text
-    from .pdsa import load_pdsa
+    from flowmap.files.pdsa import load_pdsa
+    from flowmap.io import write_bytes, write_text
+    from flowmap.spc.charts import chart_figure, read_series, run_chart, target_series, xmr_chart
 
     if series_path is not None:
         if inputs or target_id:
@@ -863,7 +863,7 @@ def chart(
             raise _UserError("give PROCESS EVENTS --target ID, or --series FILE")
         series = target_series(_replay(inputs[0], inputs[1], opts), target_id)
     if pseudonymise:
-        from .privacy import pseudonym
+        from flowmap.privacy import pseudonym
 
         series = replace(series, labels=tuple(None if x is None else pseudonym(x, pseudonymise) for x in series.labels),
                          open_labels=tuple(pseudonym(x, pseudonymise) for x in series.open_labels))  # fmt: skip
@@ -927,9 +927,9 @@ def report(
     span target with its run chart and PDSA marks, the simulated changes, the
     data ledger and notes on method.
     """
-    from .change import load_change
-    from .pdsa import load_pdsa
-    from .report import write_report
+    from flowmap.files.pdsa import load_pdsa
+    from flowmap.report.html import write_report
+    from flowmap.simulation.change import load_change
 
     if output.suffix.lower() not in (".html", ".htm"):
         raise FlowmapError(f"cannot write a report to {output}: use .html")

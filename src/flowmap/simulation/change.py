@@ -15,9 +15,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .errors import ChangeError, Problem, SpecError, did_you_mean
-from .model import Process
-from .yamldoc import LocatedDoc, read_text, source_name, validate_document
+from flowmap.errors import ChangeError, Problem, SpecError, did_you_mean
+from flowmap.files.yamldoc import LocatedDoc, read_text, source_name, validate_document
+from flowmap.model.process import Process
 
 __all__ = ["Change", "ChangeDoc", "change_schema", "load_change", "parse_change"]
 

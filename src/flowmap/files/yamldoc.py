@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Problem, did_you_mean
+from flowmap.errors import Problem, did_you_mean
 
 __all__ = [
     "MAX_BYTES",
@@ -81,7 +81,7 @@ class LocatedDoc:
 
 def read_text(path: Path, *, what: str) -> str:
     """Read a small UTF-8 text file, or raise a located SpecError saying why not."""
-    from .errors import SpecError
+    from flowmap.errors import SpecError
 
     name = str(path)
     try:

@@ -24,11 +24,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from .change import Change
-from .errors import FlowmapError
-from .metrics import edge_table
-from .model import Process, SpanTarget
-from .replay import Replay
+from flowmap.analysis.metrics import edge_table
+from flowmap.analysis.replay import Replay
+from flowmap.errors import FlowmapError
+from flowmap.model.process import Process, SpanTarget
+from flowmap.simulation.change import Change
 
 __all__ = [
     "MAX_RUNS",
@@ -737,7 +737,7 @@ def synthesize(model: Model, *, cases: int, seed: int = 1, start: str | pd.Times
     Cases arrive at the model's rate from ``start``; the log ends at the last
     arrival, so the cases still going then are open, as in a real extract.
     """
-    from .clock import add_days
+    from flowmap.model.clock import add_days
 
     if cases < 1:
         raise FlowmapError(f"--cases must be at least 1 (got {cases})")

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .errors import Problem, SpecError
-from .yamldoc import read_text, source_name, validate_document
+from flowmap.errors import Problem, SpecError
+from flowmap.files.yamldoc import read_text, source_name, validate_document
 
 __all__ = ["Cycle", "PdsaLog", "load_pdsa", "parse_pdsa", "pdsa_schema"]
 

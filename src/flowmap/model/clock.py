@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .errors import FlowmapError
+from flowmap.errors import FlowmapError
 
 __all__ = ["CALENDAR_SUBDIVISIONS", "add_days", "clock_days", "holidays_between"]
 

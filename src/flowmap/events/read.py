@@ -26,16 +26,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .dates import not_yet, read_dates
-from .errors import EventDataError, NoMatchError
-from .ledger import Ledger
-from .model import normalise_name
-from .readers import READERS, HeaderRule, RawTable, format_of, key, normalise_delimiter
+from flowmap.errors import EventDataError, NoMatchError
+from flowmap.events.dates import not_yet, read_dates
+from flowmap.events.ledger import Ledger
+from flowmap.events.readers import READERS, HeaderRule, RawTable, format_of, key, normalise_delimiter
+from flowmap.model.process import normalise_name
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-    from .model import Process
+    from flowmap.model.process import Process
 
 __all__ = ["CASE_NAMES", "EVENT_FORMATS", "EVENT_NAMES", "SUMMARY_WORDS", "TIME_NAMES", "EventLog", "ReadOptions",
            "no_match_error", "read_events"]  # fmt: skip
@@ -340,7 +340,7 @@ def _pick(
         by_key = {key(c): c for c in raw.columns}
         if key(given) in by_key:
             return by_key[key(given)]
-        from .errors import did_you_mean
+        from flowmap.errors import did_you_mean
 
         raise EventDataError(
             f"{source}: {option} names a column '{given}' that does not exist"

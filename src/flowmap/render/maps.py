@@ -21,12 +21,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import RenderError
-from .layout import NODE_H, NODE_W, Box, Layout, Renderer, dot_quote, layout
-from .metrics import RAG_RULE, CaseJourney, MapMetrics
-from .model import Process
-from .scene import Path as PathShape
-from .scene import Polygon, Rect, Scene, Text, to_pdf, to_png, to_svg
+from flowmap.analysis.metrics import RAG_RULE, CaseJourney, MapMetrics
+from flowmap.errors import RenderError
+from flowmap.model.process import Process
+from flowmap.render.layout import NODE_H, NODE_W, Box, Layout, Renderer, dot_quote, layout
+from flowmap.render.scene import Path as PathShape
+from flowmap.render.scene import Polygon, Rect, Scene, Text, to_pdf, to_png, to_svg
 
 __all__ = ["MAP_FORMATS", "Metric", "map_dot", "map_mermaid", "map_scene", "render_map", "write_map"]
 
@@ -82,7 +82,7 @@ def _figures(
     process: Process, sid: str, metrics: MapMetrics | None, metric: Metric | None, below: int | None = None
 ) -> tuple[list[str], str]:
     """The figure lines printed in a step box, and its RAG status (counts below ``below`` as <N)."""
-    from .privacy import suppress
+    from flowmap.privacy import suppress
 
     step = process.step(sid)
     unit = _unit(process)
@@ -196,7 +196,7 @@ def map_scene(
     suppress: int | None = None,
 ) -> Scene:
     """The map as shapes: header, lanes, edges, steps, legend (counts below ``suppress`` as <N)."""
-    from .privacy import suppress as hide
+    from flowmap.privacy import suppress as hide
 
     metric = metric if metrics is not None else None
     opt = _options(process, metrics, case, metric, title)
@@ -383,7 +383,7 @@ def _journey_lines(process: Process, case: CaseJourney) -> dict[str, list[str]]:
 
 def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourney | None,
                   metric: Metric | None, below: int | None = None) -> list[tuple[str, str]]:  # fmt: skip
-    from .privacy import suppress
+    from flowmap.privacy import suppress
 
     unit = _unit(process)
     lines: list[tuple[str, str]] = [("heading", "How to read this map")]
@@ -655,7 +655,7 @@ def render_map(
 def write_map(path: str | Path, process: Process, metrics: MapMetrics | None = None,
               case: CaseJourney | None = None, **options: object) -> Path:  # fmt: skip
     """Render a map to ``path``, the format chosen by its extension; written whole or not at all."""
-    from .output import write_bytes
+    from flowmap.io import write_bytes
 
     p = Path(path)
     ext = p.suffix.lower()

@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import RenderError
-from .model import Process
+from flowmap.errors import RenderError
+from flowmap.model.process import Process
 
 __all__ = ["NODE_H", "NODE_W", "Box", "EdgeRoute", "Layout", "dot_quote", "layout", "layout_dot", "renderer_in_use"]
 

@@ -1,0 +1,4 @@
+"""The report layer: the one-file HTML report.
+
+May import every layer but :mod:`flowmap.cli`.
+"""
