@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test lint types pytest docs golden bench clean
+.PHONY: demo test lint layers types pytest docs golden bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "flowmap needs Python 3.11 or newer"'
@@ -24,11 +24,15 @@ $(VENV)/.dev-installed: $(VENV)/.installed
 demo: $(VENV)/.installed
 	@$(BIN)/python examples/demo.py $(DEMO_OUT)
 
-test: $(VENV)/.dev-installed lint types pytest
+test: $(VENV)/.dev-installed lint layers types pytest
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
+
+# The layer contracts in pyproject.toml: a lower layer importing a higher one fails.
+layers: $(VENV)/.dev-installed
+	$(BIN)/lint-imports
 
 types: $(VENV)/.dev-installed
 	$(BIN)/mypy

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from flowmap.cli.commands import cli
+from flowmap.cli import cli
 from flowmap.errors import ChartError, SpecError
 from flowmap.files.pdsa import parse_pdsa
 from flowmap.spc.charts import Series, anhoej_limits, read_series, run_chart, runs_limits, target_series, xmr_chart

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from flowmap import __version__
-from flowmap.cli.commands import cli
+from flowmap.cli import cli
 
 from .conftest import PROCESSES, ROOT
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from flowmap.cli.commands import cli
+from flowmap.cli import cli
 
 from .conftest import PROCESSES, ROOT, golden
 

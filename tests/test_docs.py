@@ -38,7 +38,7 @@ def test_readme_names_the_two_commands() -> None:
 
 
 def test_every_command_is_in_the_reference() -> None:
-    from flowmap.cli.commands import cli
+    from flowmap.cli import cli
 
     text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     for name in cli.commands:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from flowmap.analysis.metrics import audit, drift
 from flowmap.analysis.replay import replay
-from flowmap.cli.commands import cli
+from flowmap.cli import cli
 from flowmap.events.read import read_events
 from flowmap.files.process import load_process
 from flowmap.simulation.simulate import model_from_process, synthesize

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from flowmap.analysis.replay import replay
-from flowmap.cli.commands import cli
+from flowmap.cli import cli
 from flowmap.events.read import read_events
 from flowmap.files.process import load_process, parse_process
 from flowmap.report.html import report_html

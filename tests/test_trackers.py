@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook
 
-from flowmap.cli.commands import cli
+from flowmap.cli import cli
 from flowmap.errors import EventDataError, FlowmapError
 from flowmap.events.ledger import PROBLEM_COLUMNS
 from flowmap.events.read import read_events

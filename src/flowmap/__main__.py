@@ -1,6 +1,6 @@
 """``python -m flowmap`` runs the command line."""
 
-from flowmap.cli.commands import cli
+from flowmap.cli import cli
 
 if __name__ == "__main__":  # pragma: no cover
     cli(prog_name="flowmap")

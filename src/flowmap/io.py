@@ -1,4 +1,4 @@
-"""Writing results: files written whole or not at all, spreadsheet-safe cells, terminal tables.
+"""Writing results: files written whole or not at all, spreadsheet-safe cells.
 
 Tables go to ``.csv``, ``.json`` or ``.xlsx`` by the file's extension. Text
 cells that a spreadsheet would read as a formula (starting ``=``, ``+``, ``-``
@@ -23,19 +23,16 @@ from flowmap.errors import FlowmapError
 
 if TYPE_CHECKING:
     import pandas as pd
-    from rich.console import RenderableType
-
-    from flowmap.model.process import Process
 
 __all__ = [
     "TABLE_FORMATS",
     "atomic_path",
+    "jsonable",
     "neutralise",
-    "process_overview",
-    "rich_table",
     "table_records",
     "workbook_bytes",
     "write_bytes",
+    "write_events",
     "write_table",
     "write_text",
 ]
@@ -101,7 +98,7 @@ def _safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _jsonable(v: Any) -> Any:
+def jsonable(v: Any) -> Any:
     import numpy as np
     import pandas as pd
 
@@ -126,11 +123,11 @@ def _jsonable(v: Any) -> Any:
 def table_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as plain JSON-ready dicts (dates as ISO text, missing as null)."""
     cols = [str(c) for c in df.columns]
-    return [{c: _jsonable(v) for c, v in zip(cols, row, strict=True)} for row in df.itertuples(index=False, name=None)]
+    return [{c: jsonable(v) for c, v in zip(cols, row, strict=True)} for row in df.itertuples(index=False, name=None)]
 
 
 def _format_cell(v: Any) -> str:
-    j = _jsonable(v)
+    j = jsonable(v)
     if j is None:
         return ""
     if isinstance(j, float):
@@ -207,6 +204,23 @@ def write_table(
         writer(tmp)
 
 
+EVENT_FORMATS_OUT = (".csv", ".parquet")
+
+
+def write_events(frame: pd.DataFrame, path: Path) -> Path:
+    """Write an event log (``case_id, event, timestamp``) to ``.csv`` or ``.parquet``, whole or not at all."""
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext == ".parquet":
+        with atomic_path(path) as tmp:
+            frame.to_parquet(tmp, index=False)
+    elif ext == ".csv":
+        write_table(frame, path)
+    else:
+        raise FlowmapError(f"cannot write events to {path}: use .csv or .parquet")
+    return path
+
+
 def _write_xlsx(df: pd.DataFrame, path: Path, sheet: str) -> None:
     import datetime as dt
 
@@ -219,7 +233,7 @@ def _write_xlsx(df: pd.DataFrame, path: Path, sheet: str) -> None:
     for row in df.itertuples(index=False, name=None):
         cells = []
         for v in row:
-            j = _jsonable(v)
+            j = jsonable(v)
             if isinstance(j, str) and len(j) == 10 and j[4:5] == "-" and j[7:8] == "-":
                 with contextlib.suppress(ValueError):
                     j = dt.date.fromisoformat(j)
@@ -255,109 +269,3 @@ def workbook_bytes(wb: Any) -> bytes:
             info.external_attr = 0o600 << 16
             dst.writestr(info, data)
     return out.getvalue()
-
-
-# --- terminal ----------------------------------------------------------------------
-
-
-def rich_table(df: pd.DataFrame, *, title: str | None = None, max_rows: int | None = None) -> RenderableType:
-    """A rich table of ``df``; numbers right-aligned, missing values blank."""
-    import pandas as pd
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left", header_style="bold", show_lines=False)
-    numeric = {c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])}
-    for c in df.columns:
-        if c in numeric:
-            table.add_column(str(c), justify="right", min_width=min(len(str(c)), 8))
-        else:
-            lengths = df[c].astype(str).str.len()
-            longest = int(lengths.max()) if len(df) and lengths.notna().any() else 0
-            table.add_column(str(c), justify="left", overflow="fold", min_width=min(longest, 16))
-    shown = df if max_rows is None else df.head(max_rows)
-    rates = [str(c).endswith("rate") for c in df.columns]
-    for row in shown.itertuples(index=False, name=None):
-        table.add_row(*[_terminal_cell(v, rate) for v, rate in zip(row, rates, strict=True)])
-    if max_rows is not None and len(df) > max_rows:
-        table.caption = f"{len(df) - max_rows} more rows not shown; write them all with -o FILE"
-    return table
-
-
-def _terminal_cell(v: Any, rate: bool) -> str:
-    """Readable at a glance: days to one decimal, rates as percentages, dates without midnight."""
-    j = _jsonable(v)
-    if isinstance(j, float):
-        if rate:
-            return f"{j:.0%}"
-        return str(int(j)) if j == int(j) and abs(j) < 1e15 else f"{j:,.1f}"
-    if isinstance(j, bool):
-        return "yes" if j else "no"
-    return "" if j is None else str(j)
-
-
-def _days(v: float | None) -> str:
-    if v is None:
-        return ""
-    return f"{v:g}"
-
-
-def process_overview(process: Process) -> list[RenderableType]:
-    """What ``flowmap show`` prints: steps by lane, transitions, targets with sources."""
-    from rich.table import Table
-    from rich.text import Text
-
-    clock = "working days" if process.clock == "working_days" else "calendar days"
-    head = Text()
-    head.append(f"{process.title}", style="bold")
-    head.append(f"  ({process.id})\n")
-    head.append(f"clock: {clock}; calendar: {process.calendar}; time zone: {process.timezone}\n")
-    head.append(
-        f"{len(process.steps)} steps in {len(process.lane_order) or 1} lanes, "
-        f"{len(process.transitions)} transitions, {len(process.targets)} span targets"
-    )
-    if process.path is not None:
-        head.append(f"\nfile: {process.path}")
-    out: list[RenderableType] = [head]
-
-    steps = Table(title="Steps", title_justify="left", header_style="bold")
-    for col in ("lane", "step", "label", "role", "target", "typical", "source"):
-        steps.add_column(
-            col,
-            justify="right" if col in ("target", "typical") else "left",
-            overflow="fold",
-            no_wrap=col == "step",
-        )
-    lanes = process.lane_order or ("",)
-    for lane in lanes:
-        members = [s for s in process.steps if (s.lane or "") == lane or (not lane and s.lane is None)]
-        for i, s in enumerate(members):
-            role = ", ".join(r for r, on in (("start", s.start), ("end", s.end)) if on)
-            steps.add_row(
-                lane if i == 0 else "", s.id, s.label, role, _days(s.target), _days(s.typical), s.source or ""
-            )
-    unlaned = [s for s in process.steps if s.lane is None] if process.lane_order else []
-    for i, s in enumerate(unlaned):
-        role = ", ".join(r for r, on in (("start", s.start), ("end", s.end)) if on)
-        steps.add_row(
-            "(no lane)" if i == 0 else "", s.id, s.label, role, _days(s.target), _days(s.typical), s.source or ""
-        )
-    out.append(steps)
-
-    trans = Table(title="Transitions", title_justify="left", header_style="bold")
-    for col in ("from", "to", "label", "probability", "kind"):
-        trans.add_column(col, justify="right" if col == "probability" else "left")
-    for tr in process.transitions:
-        kind = "rework" if process.is_rework(tr.from_step, tr.to_step) else ""
-        prob = "" if tr.probability is None else f"{tr.probability:g}"
-        trans.add_row(tr.from_step, tr.to_step, tr.label or "", prob, kind)
-    out.append(trans)
-
-    if process.targets:
-        tg = Table(title="Span targets", title_justify="left", header_style="bold")
-        for col in ("target", "label", "from", "to", "days", "clock", "source"):
-            tg.add_column(col, overflow="fold", no_wrap=col == "target")
-        for t in process.targets:
-            days = f"within {t.within:g}" if t.within is not None else f"at least {t.at_least:g}"
-            tg.add_row(t.id, t.label or "", t.from_step, t.to_step, days, t.clock.replace("_", " "), t.source or "")
-        out.append(tg)
-    return out

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 
 from flowmap.analysis.metrics import edge_table
 from flowmap.analysis.replay import replay
@@ -71,13 +72,14 @@ def discover(log: EventLog, *, process_id: str = "discovered", title: str | None
     )
     result = replay(free, log)
     visits = result.visits
+    codes = result.visit_codes()
     # Order steps by where they tend to happen in a case (median visit number), then by name.
-    order = visits.groupby("step", observed=True)["seq"].median().sort_values(kind="stable")
+    order = pd.Series(codes.seq).groupby(visits["step"].astype(str).to_numpy()).median().sort_values(kind="stable")
     ranked = sorted(free.steps, key=lambda s: (float(order.get(s.id, np.inf)), s.id))
     edges = edge_table(result)
     outgoing = Counter(edges["from"]) if len(edges) else Counter()
-    firsts = Counter(visits.loc[visits["seq"] == 0, "step"].astype(str))
-    lasts = Counter(visits.loc[visits["last"], "step"].astype(str))
+    firsts = Counter(visits.loc[codes.seq == 0, "step"].astype(str))
+    lasts = Counter(visits.loc[codes.last, "step"].astype(str))
 
     pid = _slug(process_id).replace("_", "-") or "discovered"
     first, last = result.first_event, result.last_event

@@ -74,7 +74,7 @@ def step_table(result: Replay) -> pd.DataFrame:
     process = result.process
     v = result.visits
     n = len(process.steps)
-    pos = v["step_pos"].to_numpy()
+    pos = result.visit_codes().step
     days = v["days"].to_numpy()
     over = v["days_over"].to_numpy()
     completed = ~v["left"].isna().to_numpy()
@@ -157,9 +157,9 @@ def edge_table(result: Replay) -> pd.DataFrame:
     v = result.visits
     process = result.process
     n = len(process.steps)
-    pos = v["step_pos"].to_numpy().astype(np.int64)
-    first = np.r_[True, v["case_code"].to_numpy()[1:] != v["case_code"].to_numpy()[:-1]] if len(v) else np.array([])
-    moves = np.flatnonzero(~first.astype(bool)) if len(v) else np.array([], dtype=int)
+    codes = result.visit_codes()
+    pos = codes.step
+    moves = np.flatnonzero(codes.seq > 0)  # visit i is entered by a move from visit i - 1
     src = pos[moves - 1]
     dst = pos[moves]
     days = v["days"].to_numpy()[moves - 1]
@@ -188,10 +188,17 @@ def edge_table(result: Replay) -> pd.DataFrame:
     return table[EDGE_COLUMNS].reset_index(drop=True)
 
 
-def audit(result: Replay) -> pd.DataFrame:
-    """Open cases only, most days over target first: which step each is stuck at, and for how long."""
+def audit(result: Replay, *, case: str | None = None) -> pd.DataFrame:
+    """Open cases only, most days over target first: which step each is stuck at, and for how long.
+
+    With ``case`` (a case id as in the data; see :meth:`Replay.find_case`), only
+    that case's row, or no row when it is complete.
+    """
     c = result.cases
-    open_cases = c[c["status"] != "complete"]
+    keep = c["status"] != "complete"
+    if case is not None:
+        keep &= c["case_id"].astype(str) == case
+    open_cases = c[keep]
     codes = open_cases.index.to_numpy()
     joined = _overdue_targets(result, len(c))
     table = pd.DataFrame(
@@ -219,10 +226,11 @@ def _overdue_targets(result: Replay, n_cases: int) -> npt.NDArray[Any]:
     ids = [t.id for t in result.process.targets]
     mask = np.zeros(n_cases, dtype=np.int64)
     if len(spans):
-        overdue = spans[spans["status"] == "overdue"]
+        is_overdue = (spans["status"] == "overdue").to_numpy()
+        overdue = spans[is_overdue]
         bits = {tid: 1 << i for i, tid in enumerate(ids)}
         target_bits = overdue["target"].map(bits).to_numpy(dtype=np.int64)
-        np.bitwise_or.at(mask, overdue["case_code"].to_numpy(dtype=np.int64), target_bits)
+        np.bitwise_or.at(mask, result.span_case_codes()[is_overdue], target_bits)
     combos, inverse = np.unique(mask, return_inverse=True)
     texts = np.array([";".join(t for i, t in enumerate(ids) if (int(m) >> i) & 1) for m in combos], dtype=object)
     out: npt.NDArray[Any] = texts[inverse.ravel()]
@@ -288,7 +296,7 @@ def map_metrics(result: Replay) -> MapMetrics:
     table = step_table(result).set_index("step")
     v = result.visits
     n = len(process.steps)
-    pos = v["step_pos"].to_numpy()
+    pos = result.visit_codes().step
     visits = np.bincount(pos, minlength=n)
     cases = np.bincount(pos[v["visit"].to_numpy() == 1], minlength=n)
     rows = []
@@ -331,9 +339,9 @@ def case_journey(result: Replay, case_id: str, *, key: str | None = None) -> Cas
     real = find_case(ids.tolist(), str(case_id), key=key)
     code = int(np.flatnonzero(ids.to_numpy() == real)[0])
     v = result.visits
-    mine = v[v["case_code"].to_numpy() == code]
+    mine = v[result.visit_codes().case == code]
     d = result.deviations
-    devs = d[d["case_code"].to_numpy() == code] if len(d) else d
+    devs = d[result.deviation_case_codes() == code] if len(d) else d
     return CaseJourney(
         case_id=pseudonym(real, key) if key else real,
         status=str(result.cases["status"].iloc[code]),

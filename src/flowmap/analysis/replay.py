@@ -39,6 +39,7 @@ __all__ = [
     "SPAN_STATUSES",
     "VISIT_COLUMNS",
     "Replay",
+    "VisitCodes",
     "by_step",
     "combine",
     "event_order",
@@ -56,6 +57,28 @@ SPAN_COLUMNS = ["case_id", "target", "started", "stopped", "days", "status"]
 SPAN_STATUSES = ("met", "missed", "overdue", "running", "void")
 _STATUS_DTYPE = pd.CategoricalDtype(list(SPAN_STATUSES))
 _CASE_STATUS_DTYPE = pd.CategoricalDtype(["complete", "open", "stalled"])
+
+
+@dataclass(frozen=True)
+class VisitCodes:
+    """Integer codes of each visit, row for row with :attr:`Replay.visits`.
+
+    Attributes
+    ----------
+    case
+        The case's position in :attr:`Replay.cases` (cases are in id order).
+    step
+        The step's position in the process file (``process.steps``).
+    seq
+        The visit's number within its case, from 0 (0 is the case's first visit).
+    last
+        Whether it is the case's last visit.
+    """
+
+    case: npt.NDArray[np.int64]
+    step: npt.NDArray[np.int64]
+    seq: npt.NDArray[np.int64]
+    last: npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -95,6 +118,44 @@ class Replay:
         """Cases with exactly the documented columns (``replay``), ``path`` included."""
         table = self.cases.assign(path=self.paths)
         return table[CASE_COLUMNS].reset_index(drop=True)
+
+    def find_case(self, typed: str, *, key: str | None = None) -> str:
+        """The case id a person meant by ``typed`` (case and spaces ignored; or its pseudonym under ``key``).
+
+        Raises :class:`~flowmap.errors.FlowmapError` naming the nearest ids when none matches.
+        """
+        from flowmap.privacy import find_case
+
+        return find_case(self.cases["case_id"].astype(str).tolist(), typed, key=key)
+
+    def status(self, case_id: str) -> str:
+        """A case's status: ``complete``, ``open`` or ``stalled``."""
+        hit = self.cases["case_id"].astype(str).to_numpy() == case_id
+        if not hit.any():
+            raise FlowmapError(f"case {case_id!r} is not in the data")
+        return str(self.cases["status"].to_numpy()[hit][0])
+
+    def visit_codes(self) -> VisitCodes:
+        """Integer codes of each visit, for vectorised work on :attr:`visits` (row for row)."""
+        v = self.visits
+        if v.empty:
+            empty = np.array([], dtype=np.int64)
+            return VisitCodes(case=empty, step=empty, seq=empty, last=np.array([], dtype=bool))
+        return VisitCodes(
+            case=v["case_code"].to_numpy(dtype=np.int64),
+            step=v["step_pos"].to_numpy(dtype=np.int64),
+            seq=v["seq"].to_numpy(dtype=np.int64),
+            last=v["last"].to_numpy(dtype=bool),
+        )
+
+    def span_case_codes(self) -> npt.NDArray[np.int64]:
+        """For each row of :attr:`spans`, its case's position in :attr:`cases`."""
+        return self.spans["case_code"].to_numpy(dtype=np.int64) if len(self.spans) else np.array([], dtype=np.int64)
+
+    def deviation_case_codes(self) -> npt.NDArray[np.int64]:
+        """For each row of :attr:`deviations`, its case's position in :attr:`cases`."""
+        d = self.deviations
+        return d["case_code"].to_numpy(dtype=np.int64) if len(d) else np.array([], dtype=np.int64)
 
     @cached_property
     def paths(self) -> pd.Categorical:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,12 @@ from markupsafe import Markup, escape
 from flowmap import __version__
 from flowmap.analysis.metrics import RAG_RULE, audit, drift, map_metrics
 from flowmap.analysis.replay import Replay
+from flowmap.errors import FlowmapError
 from flowmap.files.pdsa import PdsaLog
 from flowmap.privacy import pseudonymise, suppress
 from flowmap.render.maps import render_map
 from flowmap.simulation.change import Change
-from flowmap.spc.charts import chart_figure, run_chart, target_series
+from flowmap.spc.charts import chart_figure, pseudonymise_series, run_chart, target_series
 
 __all__ = ["report_html", "write_report"]
 
@@ -143,11 +143,7 @@ def report_html(
         series = target_series(result, target.id)
         if not series.values:
             continue
-        if key:
-            from flowmap.privacy import pseudonym
-
-            series = replace(series, labels=tuple(None if x is None else pseudonym(x, key) for x in series.labels))
-        chart = run_chart(series, pdsa=pdsa)
+        chart = run_chart(pseudonymise_series(series, key), pdsa=pdsa)
         bound = f"within {target.within:g}" if target.within is not None else f"at least {target.at_least:g}"
         charts.append({
             "label": target.display_label,
@@ -231,5 +227,7 @@ def write_report(path: str | Path, result: Replay, **options: Any) -> Path:
     from flowmap.io import write_text
 
     p = Path(path)
+    if p.suffix.lower() not in (".html", ".htm"):
+        raise FlowmapError(f"cannot write a report to {p}: use .html")
     write_text(p, report_html(result, **options))
     return p

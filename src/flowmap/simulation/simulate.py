@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -128,6 +129,10 @@ class Model:
     cases: int = 100
     events: dict[str, str] = field(default_factory=dict)  # step -> event name written by synth
 
+    def parameters_table(self) -> pd.DataFrame:
+        """Every parameter, its value and where it came from (``simulate --explain``)."""
+        return pd.DataFrame([p.as_dict() for p in self.parameters])
+
 
 # --- fitting ------------------------------------------------------------------------------
 
@@ -161,7 +166,9 @@ def fit(result: Replay) -> Model:
     moves_seen: dict[str, dict[str, int]] = {}
     for frm, to, c in zip(edges["from"], edges["to"], edges["count"], strict=True):
         moves_seen.setdefault(str(frm), {})[str(to)] = int(c)
-    firsts = {str(k): int(c) for k, c in v.loc[v["seq"] == 0, "step"].astype(str).value_counts().items()}
+    firsts = {
+        str(k): int(c) for k, c in v.loc[result.visit_codes().seq == 0, "step"].astype(str).value_counts().items()
+    }
     starts = np.sort(result.cases["started"].to_numpy())
     return _build(result.process, visits=visits, moves_seen=moves_seen, firsts=firsts, arrivals=starts,
                   cases=max(len(result.cases), 1))  # fmt: skip
@@ -578,6 +585,30 @@ class SimulationResult:
                     row["change in met rate"] = ""
                 rows.append(row)
         return pd.DataFrame(rows)
+
+    def notes(self) -> list[str]:
+        """Plain-language notes on runs that were cut short (a loop followed :data:`MAX_MOVES` times)."""
+        return [
+            f"note: {n} simulated cases in '{name}' went round a loop {MAX_MOVES} times and were stopped "
+            "(counted as missing targets they had started)"
+            for name, n in self.capped.items()
+            if n
+        ]
+
+    def write(self, path: str | Path) -> Path:
+        """Write the result: ``.json`` (the whole result) or ``.csv``/``.xlsx`` (:meth:`table`)."""
+        import json
+
+        from flowmap.io import TABLE_FORMATS, write_table, write_text
+
+        p = Path(path)
+        if p.suffix.lower() == ".json":
+            write_text(p, json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n")
+        elif p.suffix.lower() in TABLE_FORMATS:
+            write_table(self.table(), p, sheet="simulation")
+        else:
+            raise FlowmapError(f"cannot write a simulation to {p}: use .json, .csv or .xlsx")
+        return p
 
     def sentences(self, process: Process) -> list[str]:
         """A plain-language line per change and span target."""

@@ -18,7 +18,7 @@ import datetime as dt
 import io
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -36,10 +36,12 @@ __all__ = [
     "Series",
     "anhoej_limits",
     "chart_figure",
+    "pseudonymise_series",
     "read_series",
     "run_chart",
     "runs_limits",
     "target_series",
+    "write_chart",
     "xmr_chart",
 ]
 
@@ -184,8 +186,12 @@ def target_series(result: Replay, target_id: str) -> Series:
     )
 
 
-def read_series(path: str | Path, *, name: str | None = None) -> Series:
-    """A ``date,value`` CSV (a header row; dates ISO or dd/mm/yyyy; an optional third column labels points)."""
+def read_series(path: str | Path, *, name: str | None = None, monthfirst: bool = False) -> Series:
+    """A ``date,value`` CSV (a header row; an optional third column labels points).
+
+    Dates are read as event dates are (:func:`flowmap.events.dates.parse_dates`):
+    ISO, day-first ``dd/mm/yyyy`` (month first with ``monthfirst``), named months.
+    """
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")
@@ -204,7 +210,7 @@ def read_series(path: str | Path, *, name: str | None = None) -> Series:
         if len(row) < 2:
             errors.append(f"{p}:{line}: expected 'date,value', found {','.join(row)!r}")
             continue
-        d = _date(row[0])
+        d = _date(row[0], monthfirst)
         if d is None:
             errors.append(f"{p}:{line}: cannot read the date {row[0]!r}; write YYYY-MM-DD or dd/mm/yyyy")
             continue
@@ -225,14 +231,41 @@ def read_series(path: str | Path, *, name: str | None = None) -> Series:
                   labels=tuple(r[2] for r in out), name=name or rows[0][1].strip() or p.stem, unit="")  # fmt: skip
 
 
-def _date(text: str) -> dt.date | None:
-    t = text.strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            return dt.datetime.strptime(t, fmt).date()
-        except ValueError:
-            continue
-    return None
+def _date(text: str, monthfirst: bool) -> dt.date | None:
+    import pandas as pd
+
+    from flowmap.events.dates import parse_dates
+
+    parsed = parse_dates(pd.Series([text.strip()], dtype=object), monthfirst=monthfirst)[0]
+    return None if pd.isna(parsed) else pd.Timestamp(parsed).date()
+
+
+def pseudonymise_series(series: Series, key: str | None) -> Series:
+    """The series with every point's case id replaced by its keyed pseudonym (``key`` None: as it is)."""
+    if not key:
+        return series
+    from flowmap.privacy import pseudonym
+
+    return replace(
+        series,
+        labels=tuple(None if x is None else pseudonym(x, key) for x in series.labels),
+        open_labels=tuple(pseudonym(x, key) for x in series.open_labels),
+    )
+
+
+CHART_FORMATS = (".svg", ".png", ".pdf")
+
+
+def write_chart(result: ChartResult, path: str | Path, *, title: str | None = None) -> Path:
+    """Draw ``result`` to ``path`` (.svg, .png or .pdf, by its extension), whole or not at all."""
+    from flowmap.io import write_bytes
+
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext not in CHART_FORMATS:
+        raise ChartError(f"cannot write a chart to {p}: use .svg, .png or .pdf")
+    write_bytes(p, chart_figure(result, fmt=ext.lstrip("."), title=title))
+    return p
 
 
 # --- baseline and PDSA --------------------------------------------------------------------
@@ -371,8 +404,17 @@ def anhoej_limits(n: int) -> tuple[int, int]:
     return longest, crossings
 
 
-def run_chart(series: Series, *, pdsa: PdsaLog | None = None, baseline: int | None = None) -> ChartResult:
-    """A run chart: the baseline median and the IHI and Anhøj rules over every point."""
+def run_chart(
+    series: Series,
+    *,
+    pdsa: PdsaLog | None = None,
+    baseline: int | None = None,
+    better: Literal["lower", "higher"] | None = None,
+) -> ChartResult:
+    """A run chart: the baseline median and the IHI and Anhøj rules over every point.
+
+    ``better`` says which way is improvement, for colouring signals.
+    """
     values = np.asarray(series.values, dtype=float)
     n = len(values)
     if n == 0:
@@ -409,7 +451,7 @@ def run_chart(series: Series, *, pdsa: PdsaLog | None = None, baseline: int | No
         },
     }
     return ChartResult(kind="run", series=series, baseline_n=bn, centre=median, centre_line=(median,) * n,
-                       rules=rules, pdsa=marks, warnings=tuple(warnings))  # fmt: skip
+                       rules=rules, pdsa=marks, warnings=tuple(warnings), better=better)  # fmt: skip
 
 
 def _groups(a: npt.NDArray[np.int64]) -> list[npt.NDArray[np.int64]]:

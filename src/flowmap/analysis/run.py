@@ -1,0 +1,68 @@
+"""One entry point for everything that replays an event file: the process, the file, the engine.
+
+Every command that reads events calls :func:`replay_file`; the read options
+(:class:`~flowmap.events.read.ReadOptions`) are the same everywhere, and the
+Dask engine gets them too (or refuses those that do not apply to Parquet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from flowmap.analysis.replay import Replay, replay
+from flowmap.errors import FlowmapError
+from flowmap.files.process import load_process
+from flowmap.model.process import Process
+
+__all__ = ["Engine", "replay_file"]
+
+Engine = Literal["in-process", "dask"]
+
+
+def replay_file(
+    process: Process | str | Path,
+    source: str | Path,
+    *,
+    as_of: Any = None,
+    engine: Engine = "in-process",
+    scheduler: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    **read_options: Any,
+) -> Replay:
+    """Load the process (if given as a path), read ``source`` and replay it.
+
+    Parameters
+    ----------
+    process
+        A :class:`~flowmap.model.process.Process`, or the path of a process file.
+    source
+        An event file (any format :func:`~flowmap.events.read.read_events`
+        reads), or with ``engine="dask"`` a Parquet file or folder.
+    as_of
+        Open cases are measured to this date (default: the latest event).
+    engine
+        ``in-process`` (the default) or ``dask``.
+    scheduler
+        With ``engine="dask"``: a running scheduler's address; default a local cluster.
+    progress
+        Called with a few words as each stage starts (for a progress display).
+    read_options
+        As for :func:`~flowmap.events.read.read_events` (``case_col``, ``sheet``, ``header_row``, ...).
+    """
+    say = progress or (lambda _: None)
+    proc = process if isinstance(process, Process) else load_process(process)
+    if engine == "dask":
+        from flowmap.analysis.dask_engine import replay_dask
+
+        say("replaying on Dask")
+        return replay_dask(proc, source, as_of=as_of, scheduler=scheduler, **read_options)
+    if scheduler:
+        raise FlowmapError("--scheduler needs --engine dask")
+    from flowmap.events.read import read_events
+
+    say("reading events")
+    log = read_events(source, process=proc, **read_options)
+    say("replaying")
+    return replay(proc, log, as_of=as_of)

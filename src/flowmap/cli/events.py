@@ -1,0 +1,280 @@
+"""Commands on event data: ``check``, ``replay``, ``audit``, ``drift``, ``discover``, ``map``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from flowmap.cli.common import UserError, in_path, out_path, user_errors
+from flowmap.cli.main import cli
+from flowmap.cli.options import (
+    as_of_option,
+    event_options,
+    json_option,
+    output_option,
+    problems_option,
+    pseudonymise_option,
+    replay_options,
+)
+from flowmap.cli.terminal import (
+    Progress,
+    emit,
+    print_table,
+    problem_records,
+    read,
+    replay_events,
+    write_problems,
+    write_result_table,
+)
+
+
+@cli.command()
+@click.argument("events", type=in_path())
+@click.option("-p", "--process", "process_path", type=in_path(), help="Check against this process.")
+@as_of_option
+@problems_option
+@json_option
+@pseudonymise_option
+@event_options
+@user_errors
+def check(
+    events: Path,
+    process_path: Path | None,
+    as_of: str | None,
+    problems_path: Path | None,
+    as_json: bool,
+    pseudonymise: str | None,
+    **opts: Any,
+) -> None:
+    """Read an event file and account for every row: the data-quality ledger.
+
+    Prints the columns found, the date range, cases and events per case, and
+    rows read = rows used + not dated yet + rows set aside, by reason, with up
+    to five values and their places (E14, line 14) for each. --problems
+    writes every one of them. Exits 0 when the data is usable.
+    """
+    from flowmap.analysis.check import check_events
+    from flowmap.files.process import load_process
+
+    process = load_process(process_path) if process_path else None
+    log = read(events, process, opts)
+    report = check_events(log, process=process, as_of=as_of)
+    if as_json:
+        doc = {"flowmap": "check/1", **report.as_dict(), "problems": problem_records(report.ledger, pseudonymise)}
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        for line in report.lines():
+            click.echo(line)
+    write_problems(report.ledger, problems_path, pseudonymise)
+    if not report.usable:
+        sys.exit(1)
+
+
+@cli.command("replay")
+@click.argument("process_path", metavar="PROCESS", type=in_path())
+@click.argument("events", type=in_path())
+@output_option
+@click.option("--visits", "visits_path", type=out_path(), help="Write every visit.")
+@problems_option
+@event_options
+@replay_options
+@user_errors
+def replay_cmd(
+    process_path: Path,
+    events: Path,
+    output: Path | None,
+    visits_path: Path | None,
+    problems_path: Path | None,
+    pseudonymise: str | None,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Replay case events against a process: each case's status, step and days there.
+
+    Status is complete (reached an end step), open, or stalled (open and over
+    the target of the step it is at).
+    """
+    result = replay_events(process_path, events, opts)
+    tables = {"cases": result.cases_table()}
+    if visits_path or as_json:
+        tables["visits"] = result.visits_table()
+    safe = emit(result, tables, as_json=as_json, key=pseudonymise, kind="replay", shown="cases")
+    write_result_table(safe["cases"], output, result, "cases")
+    if visits_path:
+        write_result_table(safe["visits"], visits_path, result, "visits")
+    write_problems(result.ledger, problems_path, pseudonymise)
+
+
+@cli.command()
+@click.argument("process_path", metavar="PROCESS", type=in_path())
+@click.argument("events", type=in_path())
+@output_option
+@click.option("--case", "case_id", metavar="ID",
+              help="Only this case (typed as you like: case and spaces are ignored; or its pseudonym).")  # fmt: skip
+@problems_option
+@event_options
+@replay_options
+@user_errors
+def audit(
+    process_path: Path,
+    events: Path,
+    output: Path | None,
+    case_id: str | None,
+    problems_path: Path | None,
+    pseudonymise: str | None,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Which step each open case is stuck at, and for how long past the target.
+
+    Open cases only, most days over target first, with the span targets each
+    is already overdue on.
+    """
+    from flowmap.analysis.metrics import audit as audit_table
+
+    result = replay_events(process_path, events, opts)
+    real = None if case_id is None else result.find_case(case_id, key=pseudonymise)
+    table = audit_table(result, case=real)
+    if real is not None and table.empty and not as_json:
+        shown = shown_id(real, pseudonymise)
+        click.echo(f"case {shown} is {result.status(real)}: it is not open, so it has no row in the audit", err=True)
+    safe = emit(result, {"audit": table}, as_json=as_json, key=pseudonymise, kind="audit", shown="audit")
+    write_result_table(safe["audit"], output, result, "audit")
+    write_problems(result.ledger, problems_path, pseudonymise)
+
+
+def shown_id(real: str, key: str | None) -> str:
+    from flowmap.privacy import pseudonym
+
+    return pseudonym(real, key) if key else real
+
+
+@cli.command()
+@click.argument("process_path", metavar="PROCESS", type=in_path())
+@click.argument("events", type=in_path())
+@output_option
+@click.option("--targets", "targets_path", type=out_path(),
+              help="Write the span-target summary.")  # fmt: skip
+@click.option("--edges", "edges_path", type=out_path(),
+              help="Write one row per observed move between steps.")  # fmt: skip
+@problems_option
+@event_options
+@replay_options
+@user_errors
+def drift(
+    process_path: Path,
+    events: Path,
+    output: Path | None,
+    targets_path: Path | None,
+    edges_path: Path | None,
+    problems_path: Path | None,
+    pseudonymise: str | None,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Where delay accumulates: steps ranked by days over target (drift points).
+
+    Also the span targets (met, missed, overdue, running, void, met rate) and
+    the observed moves between steps, each marked declared or not.
+    """
+    from flowmap.analysis.metrics import drift as drift_tables
+
+    result = replay_events(process_path, events, opts)
+    d = drift_tables(result)
+    tables = {"steps": d.steps, "targets": d.targets, "edges": d.edges}
+    emit(result, tables, as_json=as_json, key=pseudonymise, kind="drift", shown="steps")
+    if not as_json and len(d.targets):
+        print_table(d.targets, title="Span targets", hide=("label",))
+    write_result_table(d.steps, output, result, "steps")
+    write_result_table(d.targets, targets_path, result, "targets")
+    write_result_table(d.edges, edges_path, result, "edges")
+    write_problems(result.ledger, problems_path, pseudonymise)
+
+
+@cli.command()
+@click.argument("events", type=in_path())
+@click.option("-o", "--output", type=out_path(), required=True,
+              help="Where to write the draft process file (.yaml).")  # fmt: skip
+@click.option("--id", "process_id", metavar="SLUG", help="The draft's id (default: from the file name).")
+@event_options
+@user_errors
+def discover(events: Path, output: Path, process_id: str | None, **opts: Any) -> None:
+    """Draft a process file from event data, to review in a workshop.
+
+    Steps come from event names, transitions from observed moves (with their
+    counts as comments), start steps from first events and end steps from last
+    events with no way out. The draft passes `flowmap validate`.
+    """
+    from flowmap.analysis.discover import discover as discover_text
+    from flowmap.io import write_text
+
+    log = read(events, None, opts)
+    stem = events.name.split(".")[0]
+    text = discover_text(log, process_id=process_id or stem, title=f"Discovered from {events.name}")
+    write_text(output, text)
+    click.echo(f"wrote {output}: edit it, then check it with `flowmap validate {output}`")
+
+
+@cli.command("map")
+@click.argument("process_path", metavar="PROCESS", type=in_path())
+@click.argument("events", required=False, type=in_path())
+@click.option("-o", "--output", type=out_path(), required=True,
+              help="Map file: .svg, .png, .pdf, .dot or .mmd (Mermaid).")  # fmt: skip
+@click.option("--metric", type=click.Choice(["frequency", "time", "drift"]), default=None,
+              help="What the figures show (default: drift when events are given).")  # fmt: skip
+@click.option("--case", "case_id", metavar="ID", help="Overlay one case's journey (needs EVENTS).")
+@click.option("--lanes/--no-lanes", default=True, show_default=True, help="Group steps in swimlanes.")
+@click.option("--direction", type=click.Choice(["auto", "LR", "TB", "grid"]), default="auto", show_default=True,
+              help="LR, TB, grid (rows that snake back and forth) or auto: what fits A4 landscape best.")  # fmt: skip
+@click.option("--title", help="Title (default: the process title).")
+@click.option("--renderer", type=click.Choice(["auto", "system", "wasm"]), default="auto", show_default=True,
+              help="Graphviz for the layout: system dot, or the bundled WebAssembly build.")  # fmt: skip
+@as_of_option
+@pseudonymise_option
+@event_options
+@user_errors
+def map_cmd(
+    process_path: Path,
+    events: Path | None,
+    output: Path,
+    metric: str | None,
+    case_id: str | None,
+    lanes: bool,
+    direction: str,
+    title: str | None,
+    renderer: str,
+    pseudonymise: str | None,
+    **opts: Any,
+) -> None:
+    """Draw a process map, annotated with the data when EVENTS are given.
+
+    The layout comes from the process alone, so it does not move between
+    meetings. Works with no Graphviz installed (a WebAssembly build is
+    bundled).
+    """
+    from flowmap.analysis.metrics import case_journey, map_metrics
+    from flowmap.files.process import load_process
+    from flowmap.render.maps import write_map
+
+    if events is None:
+        if case_id or metric:
+            raise UserError("--case and --metric need an EVENTS file")
+        with Progress() as progress:
+            process = load_process(process_path)
+            progress.advance(f"laying out and drawing {len(process.steps)} steps")
+            write_map(output, process, None, None, metric=None, direction=direction, lanes=lanes, title=title,
+                      renderer=renderer)  # fmt: skip
+        click.echo(f"wrote {output}")
+        return
+    result = replay_events(process_path, events, opts)
+    metrics = map_metrics(result)
+    journey = None if case_id is None else case_journey(result, case_id, key=pseudonymise)
+    with Progress() as progress:
+        progress.advance(f"laying out and drawing {len(result.process.steps)} steps")
+        write_map(output, result.process, metrics, journey, metric=metric or "drift", direction=direction,
+                  lanes=lanes, title=title, renderer=renderer)  # fmt: skip
+    click.echo(f"wrote {output} (as of {result.as_of.date()})")

@@ -1,0 +1,134 @@
+"""Option bundles, each declared once and shared by every command that takes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from flowmap.cli.common import F, out_path
+from flowmap.errors import FlowmapError
+
+__all__ = [
+    "READ_KEYS",
+    "as_of_option",
+    "event_options",
+    "json_option",
+    "output_option",
+    "problems_option",
+    "pseudonymise_option",
+    "read_options",
+    "replay_options",
+]
+
+
+def _delimiter(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from flowmap.events.readers import normalise_delimiter
+
+    try:
+        return normalise_delimiter(value)
+    except FlowmapError as e:
+        raise click.BadParameter(str(e).removeprefix("--delimiter "), ctx=ctx, param=param) from None
+
+
+def event_options(fn: F) -> F:
+    """Options for reading an event file, shared by every command that reads one."""
+    opts = [
+        click.option("--case-col", metavar="NAME", help="Column holding the case id (default: detected)."),
+        click.option("--event-col", metavar="NAME", help="Column holding the event name (default: detected)."),
+        click.option("--time-col", metavar="NAME", help="Column holding the date or timestamp (default: detected)."),
+        click.option("--sheet", metavar="NAME", help="Excel sheet to read (default: the first)."),
+        click.option(
+            "--header-row",
+            "header_row",
+            type=click.IntRange(min=1),
+            metavar="N",
+            help="Row number of the header in the sheet or file (default: found in the top 30 rows, "
+            "below any title rows).",
+        ),
+        click.option("--monthfirst", is_flag=True, help="Read 03/04/2025 as 4 March (US); default is day first."),
+        click.option(
+            "--not-yet",
+            "not_yet",
+            multiple=True,
+            metavar="WORD",
+            help="A word that means 'no date yet' in a date cell, beside N/A, tbc, awaiting, pending, ... "
+            "(repeatable).",
+        ),
+        click.option("--encoding", default="utf-8", show_default=True, help="CSV text encoding, e.g. cp1252."),
+        click.option(
+            "--delimiter",
+            metavar="CHAR",
+            callback=_delimiter,
+            help="CSV separator: one character, or \\t, tab, comma, semicolon, pipe (default: detected).",
+        ),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+READ_KEYS = ("case_col", "event_col", "time_col", "sheet", "header_row", "monthfirst", "encoding", "delimiter",
+              "not_yet")  # fmt: skip
+
+
+def read_options(opts: dict[str, Any]) -> dict[str, Any]:
+    """The read_events keyword arguments among a command's options."""
+    out = {k: opts.get(k) for k in READ_KEYS}
+    out["monthfirst"] = bool(out["monthfirst"])
+    out["encoding"] = out["encoding"] or "utf-8"
+    out["not_yet"] = tuple(out["not_yet"] or ())
+    return out
+
+
+problems_option = click.option(
+    "--problems",
+    "problems_path",
+    type=out_path(),
+    help="Write every row or cell set aside, with its address (sheet, row, column, A1 cell), to .csv or .xlsx.",
+)
+
+
+as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    metavar="DATE",
+    help="Measure open cases to this date; later events are set aside (default: the latest event).",
+)
+
+pseudonymise_option = click.option(
+    "--pseudonymise",
+    metavar="KEY",
+    envvar="FLOWMAP_PSEUDONYM_KEY",
+    help="Replace case ids in every output by keyed pseudonyms (HMAC-SHA256); a case may be named by its "
+    "pseudonym too. Also read from FLOWMAP_PSEUDONYM_KEY.",
+)
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON to standard output instead of text.")
+
+
+def replay_options(fn: F) -> F:
+    """As-of date, privacy, JSON and engine options for commands that replay events."""
+    opts = [
+        as_of_option,
+        pseudonymise_option,
+        json_option,
+        click.option(
+            "--engine",
+            type=click.Choice(["in-process", "dask"]),
+            default="in-process",
+            show_default=True,
+            help="dask: replay a Parquet dataset (file or folder) on a Dask cluster.",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="With --engine dask: a running scheduler (tcp://host:8786); default: a local cluster.",
+        ),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+output_option = click.option("-o", "--output", type=out_path(), help="Write the table (.csv, .json, .xlsx).")

@@ -1,0 +1,141 @@
+"""Commands for the Study in PDSA: ``chart`` and ``report``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import click
+
+from flowmap.cli.common import UserError, in_path, out_path, user_errors
+from flowmap.cli.main import cli
+from flowmap.cli.options import as_of_option, event_options, problems_option, pseudonymise_option
+from flowmap.cli.terminal import replay_events, write_problems
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, type=in_path(), metavar="[PROCESS EVENTS]")
+@click.option("--target", "target_id", metavar="ID", help="Chart this span target: one point per case.")
+@click.option("--series", "series_path", type=in_path(), help="Chart a date,value CSV instead.")
+@click.option("--kind", type=click.Choice(["run", "xmr"]), default="run", show_default=True)
+@click.option("--pdsa", "pdsa_path", type=in_path(), help="PDSA log (flowmap-pdsa: 1) to mark.")
+@click.option("--baseline", type=int, help="Use the first N points as the baseline (default: before the first PDSA).")
+@click.option("--rebase", multiple=True, metavar="PDSA_ID", help="XmR: start new limits at this PDSA cycle.")
+@click.option("--screen", is_flag=True, help="XmR: leave out moving ranges above 3.267 x their mean.")
+@click.option("--better", type=click.Choice(["lower", "higher"]), default="lower", show_default=True,
+              help="Which way is improvement, for colouring signals.")  # fmt: skip
+@click.option("-o", "--output", type=out_path(), required=True,
+              help="Chart file: .svg, .png or .pdf.")  # fmt: skip
+@click.option("--signals", "signals_path", type=out_path(),
+              help="Write the centre, limits and each rule's flagged points as JSON.")  # fmt: skip
+@as_of_option
+@pseudonymise_option
+@event_options
+@user_errors
+def chart(
+    inputs: tuple[Path, ...],
+    target_id: str | None,
+    series_path: Path | None,
+    kind: Literal["run", "xmr"],
+    pdsa_path: Path | None,
+    baseline: int | None,
+    rebase: tuple[str, ...],
+    screen: bool,
+    better: Literal["lower", "higher"],
+    output: Path,
+    signals_path: Path | None,
+    pseudonymise: str | None,
+    **opts: Any,
+) -> None:
+    """Run chart or XmR chart of a measure, with PDSA cycles marked and the rules applied.
+
+    Give PROCESS EVENTS and --target ID (one point per case, dated when its
+    clock stopped), or --series FILE (any date,value CSV). Prints a reading in
+    plain words.
+    """
+    from flowmap.files.pdsa import load_pdsa
+    from flowmap.io import write_text
+    from flowmap.spc.charts import (
+        pseudonymise_series,
+        read_series,
+        run_chart,
+        target_series,
+        write_chart,
+        xmr_chart,
+    )
+
+    if series_path is not None:
+        if inputs or target_id:
+            raise UserError("give either --series FILE, or PROCESS EVENTS --target ID, not both")
+        series = read_series(series_path, monthfirst=bool(opts.get("monthfirst")))
+    else:
+        if len(inputs) != 2 or not target_id:
+            raise UserError("give PROCESS EVENTS --target ID, or --series FILE")
+        series = target_series(replay_events(inputs[0], inputs[1], opts), target_id)
+    series = pseudonymise_series(series, pseudonymise)
+    log = load_pdsa(pdsa_path) if pdsa_path else None
+    if kind == "run":
+        if rebase or screen:
+            raise UserError("--rebase and --screen apply to --kind xmr")
+        result = run_chart(series, pdsa=log, baseline=baseline, better=better)
+    else:
+        result = xmr_chart(series, pdsa=log, baseline=baseline, rebase=rebase, screen=screen, better=better)
+    write_chart(result, output)
+    click.echo(result.reading())
+    click.echo(f"wrote {output}", err=True)
+    if signals_path is not None:
+        write_text(signals_path, json.dumps(result.signals(), indent=2, ensure_ascii=False) + "\n")
+        click.echo(f"wrote {signals_path}", err=True)
+
+
+@cli.command()
+@click.argument("process_path", metavar="PROCESS", type=in_path())
+@click.argument("events", type=in_path())
+@click.option("-o", "--output", type=out_path(), required=True,
+              help="The report: one .html file.")  # fmt: skip
+@click.option("--pdsa", "pdsa_path", type=in_path(), help="PDSA log to mark on charts and list.")
+@click.option("-c", "--change", "change_paths", multiple=True, type=in_path(),
+              help="Change files to simulate against the baseline (repeatable).")  # fmt: skip
+@click.option("--runs", type=int, default=300, show_default=True, help="Simulation runs, with --change.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Simulation seed, with --change.")
+@click.option("--suppress-below", "suppress_below", type=click.IntRange(min=2), metavar="N",
+              help="Show counts below N as <N in every aggregate (e.g. 5, or 10 for small populations).")  # fmt: skip
+@as_of_option
+@pseudonymise_option
+@click.option("--renderer", type=click.Choice(["auto", "system", "wasm"]), default="auto", show_default=True,
+              help="Graphviz for the map layout.")  # fmt: skip
+@problems_option
+@event_options
+@user_errors
+def report(
+    process_path: Path,
+    events: Path,
+    output: Path,
+    pdsa_path: Path | None,
+    change_paths: tuple[Path, ...],
+    runs: int,
+    seed: int,
+    suppress_below: int | None,
+    pseudonymise: str | None,
+    renderer: str,
+    problems_path: Path | None,
+    **opts: Any,
+) -> None:
+    """Write one self-contained HTML report a manager can open offline and print on A4.
+
+    Summary in plain words, the annotated map, drift points, open cases, each
+    span target with its run chart and PDSA marks, the simulated changes, the
+    data ledger and notes on method.
+    """
+    from flowmap.files.pdsa import load_pdsa
+    from flowmap.report.html import write_report
+    from flowmap.simulation.change import load_change
+
+    result = replay_events(process_path, events, opts)
+    log = load_pdsa(pdsa_path) if pdsa_path else None
+    changes = [load_change(c, result.process) for c in change_paths]
+    write_report(output, result, pdsa=log, changes=changes, suppress_below=suppress_below, key=pseudonymise,
+                 runs=runs, seed=seed, renderer=renderer)  # fmt: skip
+    click.echo(f"wrote {output}: open it in any browser; it needs no network and prints on A4")
+    write_problems(result.ledger, problems_path, pseudonymise)

@@ -1,0 +1,110 @@
+"""What-if commands: ``simulate`` and ``synth``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from flowmap.cli.common import in_path, out_path, user_errors
+from flowmap.cli.main import cli
+from flowmap.cli.options import event_options
+from flowmap.cli.terminal import make_console, print_table, replay_events
+
+
+def _model(process_path: Path, events: Path | None, opts: dict[str, Any]) -> Any:
+    from flowmap.files.process import load_process
+    from flowmap.simulation.simulate import fit, model_from_process
+
+    if events is None:
+        return model_from_process(load_process(process_path))
+    return fit(replay_events(process_path, events, opts))
+
+
+@cli.command("simulate")
+@click.argument("process_path", metavar="PROCESS", type=in_path())
+@click.argument("events", required=False, type=in_path())
+@click.option("-c", "--change", "change_paths", multiple=True, type=in_path(),
+              help="A change file (flowmap-change: 1); repeat to compare several.")  # fmt: skip
+@click.option("--runs", type=int, default=300, show_default=True, help="Replications of the cohort.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed: the same seed, the same numbers.")
+@click.option("--cases", type=int, help="Cases per run (default: the number in the data, or 100).")
+@click.option("--explain", is_flag=True, help="Print every model parameter and where it came from.")
+@click.option("-o", "--output", type=out_path(), help="Write .json (everything), .csv or .xlsx (the table).")
+@click.option("--as-of", "as_of", metavar="DATE", help="Fit on events up to this date.")
+@event_options
+@user_errors
+def simulate_cmd(
+    process_path: Path,
+    events: Path | None,
+    change_paths: tuple[Path, ...],
+    runs: int,
+    seed: int,
+    cases: int | None,
+    explain: bool,
+    output: Path | None,
+    **opts: Any,
+) -> None:
+    """Test a proposed change before the PDSA: baseline and changes over many seeded runs.
+
+    Fits a model from the events (or from the process file alone), applies
+    each change file, and prints, per span target and end to end, the met
+    rate, median and p90 days with 95% intervals over runs, and the
+    difference from the baseline.
+    """
+    from flowmap.simulation.change import load_change
+    from flowmap.simulation.simulate import simulate
+
+    model = _model(process_path, events, opts)
+    changes = [load_change(c, model.process) for c in change_paths]
+    console = make_console()
+    if explain:
+        print_table(model.parameters_table(), title="Model parameters: value and where it came from")
+    result = simulate(model, changes, runs=runs, seed=seed, cases=cases)
+    console.print(f"{model.process.title}: {result.runs} runs of {result.cases} cases, seed {result.seed}; "
+                  f"95% intervals over runs", markup=False)  # fmt: skip
+    print_table(result.summary(), max_rows=200)
+    for line in [*result.sentences(model.process), *result.notes()]:
+        console.print(line, markup=False)
+    if output is not None:
+        result.write(output)
+        click.echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+@click.argument("process_path", metavar="PROCESS", type=in_path())
+@click.option("--from", "from_events", type=in_path(), help="Fit the model on these events first.")
+@click.option("-c", "--change", "change_path", type=in_path(), help="Apply a change file.")
+@click.option("--cases", type=int, required=True, help="How many cases.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--start", default="2025-01-06", show_default=True, help="Date the first case arrives.")
+@click.option("-o", "--output", type=out_path(), required=True,
+              help="Event log to write: .csv or .parquet.")  # fmt: skip
+@event_options
+@user_errors
+def synth(
+    process_path: Path,
+    from_events: Path | None,
+    change_path: Path | None,
+    cases: int,
+    seed: int,
+    start: str,
+    output: Path,
+    **opts: Any,
+) -> None:
+    """Write a simulated event log (case_id, event, timestamp) for demos, tests and benchmarks.
+
+    Cases arrive at the model's rate from --start; the log ends at the last
+    arrival, so cases still going then are open, as in a real extract.
+    """
+    from flowmap.io import write_events
+    from flowmap.simulation.change import load_change
+    from flowmap.simulation.simulate import apply_change, synthesize
+
+    model = _model(process_path, from_events, opts)
+    if change_path is not None:
+        model = apply_change(model, load_change(change_path, model.process))
+    frame = synthesize(model, cases=cases, seed=seed, start=start)
+    write_events(frame, output)
+    click.echo(f"wrote {output}: {cases} cases, {len(frame)} events")
