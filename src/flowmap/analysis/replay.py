@@ -198,14 +198,17 @@ def replay(
     *,
     as_of: str | dt.date | pd.Timestamp | None = None,
 ) -> Replay:
-    """Replay case events against a process.
+    """Replay case events against a process (the rules are docs/semantics.md, "Replay").
+
+    Five passes over whole arrays: events to steps (unknown events and events
+    after the as-of date set aside), visits, deviations, cases, span targets.
 
     Parameters
     ----------
     process
         The declared process (see :func:`flowmap.load_process`).
     events
-        An :class:`~flowmap.ingest.EventLog` from :func:`flowmap.read_events`,
+        An :class:`~flowmap.events.read.EventLog` from :func:`flowmap.read_events`,
         or a DataFrame with ``case_id``, ``event`` and ``timestamp`` columns.
     as_of
         The date open cases are measured to; events after it are set aside.
@@ -218,9 +221,43 @@ def replay(
     Raises
     ------
     EventDataError
-        When no event matches any step of the process.
+        When there is no dated event, when no event matches any step of the
+        process (:class:`~flowmap.errors.NoMatchError`), or when ``as_of`` is
+        before every event.
     """
     log = events if isinstance(events, EventLog) else _frame_log(events, process)
+    ev, ledger, as_of_ts = _step_events(process, log, as_of)
+    va = _visit_arrays(process, ev, as_of_ts)
+    frames = _Frames.of(process, ev.case_ids)
+    visits = _visits_frame(process, va, frames)
+    deviations, dev_count = _deviations(process, va, ev.case_ids)
+    cases = _cases_frame(va, dev_count, frames)
+    spans = _spans(process, visits, va.complete_case, frames.case, as_of_ts)
+    return Replay(
+        process=process,
+        as_of=as_of_ts,
+        visits=visits,
+        cases=cases,
+        deviations=deviations,
+        spans=spans,
+        ledger=ledger,
+        first_event=pd.Timestamp(ev.ts.min()) if len(ev.ts) else None,
+        last_event=pd.Timestamp(ev.ts.max()) if len(ev.ts) else None,
+    )
+
+
+@dataclass(frozen=True)
+class _StepEvents:
+    """The events that count, in event order: case code (cases in id order), time, step position."""
+
+    case: npt.NDArray[np.intp]
+    ts: npt.NDArray[np.datetime64]
+    pos: npt.NDArray[np.int32]
+    case_ids: npt.NDArray[np.object_]
+
+
+def _step_events(process: Process, log: EventLog, as_of: Any) -> tuple[_StepEvents, Ledger, pd.Timestamp]:
+    """Pass 1: each event to its step; unknown events and events after the as-of date set aside."""
     frame = log.events
     ledger = log.ledger
     if frame.empty:
@@ -228,8 +265,6 @@ def replay(
             f"{ledger.source}: no dated events to replay ({ledger.read} read: {ledger.not_yet} not dated yet, "
             f"{ledger.problem_count} set aside); `flowmap check` shows why, cell by cell"
         )
-    n_steps = len(process.steps)
-
     # Map event names to steps, once per distinct name.
     codes, uniques = _codes(frame["event"])
     lookup = np.array([_step_pos(process, u) for u in uniques] + [-1], dtype=np.int32)
@@ -254,7 +289,7 @@ def replay(
     else:
         as_of_ts = parsed_as_of
         late = known & (ts >= np.datetime64(as_of_ts + pd.Timedelta(days=1), "ns"))
-        if late.all() or not (known & ~late).any():
+        if not (known & ~late).any():
             lo, hi = pd.Timestamp(ts[known].min()).date(), pd.Timestamp(ts[known].max()).date()
             raise EventDataError(
                 f"{ledger.source}: the as-of date {as_of_ts.date()} is before every event (they run from {lo} "
@@ -265,7 +300,6 @@ def replay(
                                 values=_iso(ts[late]),
                                 case_ids=frame["case_id"].astype(object).to_numpy()[late])  # fmt: skip
             known &= ~late
-
     sel = np.flatnonzero(known)
     # Case codes in the order of the ids (so output order does not depend on row order),
     # renumbered to leave out cases whose every event was set aside.
@@ -273,135 +307,159 @@ def replay(
     kept = raw_case[sel]
     used = np.bincount(kept[kept >= 0], minlength=len(raw_case_ids)) > 0
     case_codes = (np.cumsum(used) - 1)[kept]
-    case_ids = np.asarray(raw_case_ids, dtype=object)[used]
-    ts = ts[sel]
-    pos = step_pos[sel]
-    order = event_order(case_codes, ts, pos)
-    case_codes = case_codes[order]
-    ts = ts[order]
-    pos = pos[order]
+    order = event_order(case_codes, ts[sel], step_pos[sel])
+    events = _StepEvents(case=case_codes[order], ts=ts[sel][order], pos=step_pos[sel][order],
+                         case_ids=np.asarray(raw_case_ids, dtype=object)[used])  # fmt: skip
+    return events, ledger, as_of_ts
 
-    # Visits: a new one at each change of case or step.
-    new_visit = np.ones(len(ts), dtype=bool)
-    new_visit[1:] = (case_codes[1:] != case_codes[:-1]) | (pos[1:] != pos[:-1])
-    v_case = case_codes[new_visit]
-    v_step = pos[new_visit]
-    v_entered = ts[new_visit]
+
+@dataclass(frozen=True)
+class _VisitArrays:
+    """Pass 2's result: one entry per visit, in case then time order, and per case in case order."""
+
+    case: npt.NDArray[np.intp]
+    step: npt.NDArray[np.int32]
+    entered: npt.NDArray[np.datetime64]
+    left: npt.NDArray[np.datetime64]
+    seq: npt.NDArray[np.intp]
+    first_of_case: npt.NDArray[np.bool_]
+    last_of_case: npt.NDArray[np.bool_]
+    case_start: npt.NDArray[np.intp]  # per case: index of its first visit
+    open_visit: npt.NDArray[np.bool_]
+    complete_case: npt.NDArray[np.bool_]  # per case
+    days: npt.NDArray[np.float64]
+    target: npt.NDArray[np.float64]
+    days_over: npt.NDArray[np.float64]
+
+
+def _visit_arrays(process: Process, ev: _StepEvents, as_of_ts: pd.Timestamp) -> _VisitArrays:
+    """Pass 2: visits, a new one at each change of case or step, measured in the process clock."""
+    new_visit = np.ones(len(ev.ts), dtype=bool)
+    new_visit[1:] = (ev.case[1:] != ev.case[:-1]) | (ev.pos[1:] != ev.pos[:-1])
+    v_case = ev.case[new_visit]
+    v_step = ev.pos[new_visit]
+    v_entered = ev.ts[new_visit]
     nv = len(v_case)
     first_of_case = np.ones(nv, dtype=bool)
     first_of_case[1:] = v_case[1:] != v_case[:-1]
     last_of_case = np.ones(nv, dtype=bool)
     last_of_case[:-1] = v_case[1:] != v_case[:-1]
-    case_start_idx = np.flatnonzero(first_of_case)
-    seq = np.arange(nv) - np.repeat(case_start_idx, np.diff(np.append(case_start_idx, nv)))
-
+    case_start = np.flatnonzero(first_of_case)
+    per_case = np.diff(np.append(case_start, nv))
+    seq = np.arange(nv) - np.repeat(case_start, per_case)
     v_left = np.empty(nv, dtype="M8[ns]")
     v_left[:-1] = v_entered[1:]
     v_left[last_of_case] = np.datetime64("NaT")
-
     is_end = np.array([s.end for s in process.steps], dtype=bool)
     targets = np.array([np.nan if s.target is None else s.target for s in process.steps], dtype=float)
     complete_case = is_end[v_step[last_of_case]]  # per case, in case-code order
-    v_complete = np.repeat(complete_case, np.diff(np.append(case_start_idx, nv)))
-    open_visit = last_of_case & ~v_complete
+    open_visit = last_of_case & ~np.repeat(complete_case, per_case)
     end_of_visit = np.where(open_visit, np.datetime64(as_of_ts, "ns"), v_left)
     days = clock_days(v_entered, end_of_visit, clock=process.clock, calendar=process.calendar)
     days = np.where(open_visit, np.maximum(days, 0.0), days)  # an entry later on the as-of date counts 0
     v_target = targets[v_step]
     days_over = np.maximum(days - v_target, 0.0)  # NaN where there is no target or no duration
+    return _VisitArrays(case=v_case, step=v_step, entered=v_entered, left=v_left, seq=seq, first_of_case=first_of_case,
+                        last_of_case=last_of_case, case_start=case_start, open_visit=open_visit,
+                        complete_case=complete_case, days=days, target=v_target, days_over=days_over)  # fmt: skip
 
-    step_ids = np.array(process.step_ids, dtype=object)
-    lane_names = list(process.lane_order)
-    lane_of_step = np.array([lane_names.index(s.lane) if s.lane is not None else -1 for s in process.steps])
-    case_id_arr = np.asarray(case_ids, dtype=object)
-    visit_no = _visit_numbers(v_case, v_step)
 
-    case_dtype = pd.CategoricalDtype(pd.Index(case_id_arr, dtype=object))
-    lane_dtype = pd.CategoricalDtype(pd.Index(lane_names, dtype=object))
-    step_dtype = pd.CategoricalDtype(pd.Index(list(process.step_ids), dtype=object))
-    visits = pd.DataFrame(
+@dataclass(frozen=True)
+class _Frames:
+    """The categorical types the output tables share, and each step's lane code."""
+
+    case: pd.CategoricalDtype
+    step: pd.CategoricalDtype
+    lane: pd.CategoricalDtype
+    lane_of_step: npt.NDArray[np.intp]
+
+    @staticmethod
+    def of(process: Process, case_ids: npt.NDArray[np.object_]) -> _Frames:
+        lane_names = list(process.lane_order)
+        return _Frames(
+            case=pd.CategoricalDtype(pd.Index(case_ids, dtype=object)),
+            step=pd.CategoricalDtype(pd.Index(list(process.step_ids), dtype=object)),
+            lane=pd.CategoricalDtype(pd.Index(lane_names, dtype=object)),
+            lane_of_step=np.array([lane_names.index(s.lane) if s.lane is not None else -1 for s in process.steps]),
+        )
+
+
+def _visits_frame(process: Process, va: _VisitArrays, f: _Frames) -> pd.DataFrame:
+    """The visits table: :data:`VISIT_COLUMNS`, ``lane``, ``open``, and the codes of :meth:`Replay.visit_codes`."""
+    return pd.DataFrame(
         {
-            "case_id": pd.Categorical.from_codes(v_case, dtype=case_dtype, validate=False),
-            "step": pd.Categorical.from_codes(v_step, dtype=step_dtype, validate=False),
-            "visit": visit_no,
-            "entered": v_entered,
-            "left": v_left,
-            "days": days,
-            "target": v_target,
-            "days_over": days_over,
-            "lane": pd.Categorical.from_codes(lane_of_step[v_step], dtype=lane_dtype, validate=False),
-            "open": open_visit,
-            "last": last_of_case,
-            "seq": seq,
-            "case_code": v_case,
-            "step_pos": v_step,
+            "case_id": pd.Categorical.from_codes(va.case, dtype=f.case, validate=False),
+            "step": pd.Categorical.from_codes(va.step, dtype=f.step, validate=False),
+            "visit": _visit_numbers(va.case, va.step),
+            "entered": va.entered,
+            "left": va.left,
+            "days": va.days,
+            "target": va.target,
+            "days_over": va.days_over,
+            "lane": pd.Categorical.from_codes(f.lane_of_step[va.step], dtype=f.lane, validate=False),
+            "open": va.open_visit,
+            "last": va.last_of_case,
+            "seq": va.seq,
+            "case_code": va.case,
+            "step_pos": va.step,
         },
         copy=False,  # the arrays are this function's own and never change after
     )
 
-    # Deviations: undeclared moves, and cases that start outside a start step.
+
+def _deviations(
+    process: Process, va: _VisitArrays, case_ids: npt.NDArray[np.object_]
+) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
+    """Pass 3: undeclared moves, and cases that start outside a start step; and each case's count."""
+    n_steps = len(process.steps)
+    step_ids = np.array(process.step_ids, dtype=object)
     declared = np.zeros((n_steps, n_steps), dtype=bool)
     for t in process.transitions:
         declared[process.step_index[t.from_step], process.step_index[t.to_step]] = True
     is_start = np.array([s.start for s in process.steps], dtype=bool)
-    move = ~first_of_case  # visit i is entered by a move from visit i-1
-    move_idx = np.flatnonzero(move)
-    undeclared = move_idx[~declared[v_step[move_idx - 1], v_step[move_idx]]]
-    bad_start = np.flatnonzero(first_of_case & ~is_start[v_step])
+    move_idx = np.flatnonzero(~va.first_of_case)  # visit i is entered by a move from visit i-1
+    undeclared = move_idx[~declared[va.step[move_idx - 1], va.step[move_idx]]]
+    bad_start = np.flatnonzero(va.first_of_case & ~is_start[va.step])
     dev_idx = np.concatenate([bad_start, undeclared])
     kinds = np.array(["unexpected_start"] * len(bad_start) + ["unexpected_transition"] * len(undeclared), dtype=object)
     from_step = np.empty(len(dev_idx), dtype=object)
-    from_step[len(bad_start) :] = step_ids[v_step[undeclared - 1]]
+    from_step[len(bad_start) :] = step_ids[va.step[undeclared - 1]]
     dev_order = np.lexsort((dev_idx,))
     deviations = pd.DataFrame(
         {
-            "case_id": case_id_arr[v_case[dev_idx]],
+            "case_id": case_ids[va.case[dev_idx]],
             "deviation": kinds,
             "from": from_step,
-            "to": step_ids[v_step[dev_idx]],
-            "at": v_entered[dev_idx],
-            "case_code": v_case[dev_idx],
+            "to": step_ids[va.step[dev_idx]],
+            "at": va.entered[dev_idx],
+            "case_code": va.case[dev_idx],
         }
     ).iloc[dev_order]
-    deviations = deviations.reset_index(drop=True)
-    dev_count = np.bincount(v_case[dev_idx], minlength=len(case_id_arr))
+    return deviations.reset_index(drop=True), np.bincount(va.case[dev_idx], minlength=len(case_ids))
 
-    # Cases.
-    last_idx = np.flatnonzero(last_of_case)
-    visits_per_case = np.diff(np.append(case_start_idx, nv))
-    stalled = ~complete_case & (days_over[last_idx] > 0)
-    status = pd.Categorical.from_codes(
-        np.where(complete_case, 0, np.where(stalled, 2, 1)), dtype=_CASE_STATUS_DTYPE, validate=False
-    )
-    cases = pd.DataFrame(
+
+def _cases_frame(va: _VisitArrays, dev_count: npt.NDArray[np.intp], f: _Frames) -> pd.DataFrame:
+    """Pass 4: one row per case, from its last visit."""
+    last_idx = np.flatnonzero(va.last_of_case)
+    done = va.complete_case
+    stalled = ~done & (va.days_over[last_idx] > 0)
+    status = pd.Categorical.from_codes(np.where(done, 0, np.where(stalled, 2, 1)), dtype=_CASE_STATUS_DTYPE,
+                                       validate=False)  # fmt: skip
+    return pd.DataFrame(
         {
-            "case_id": pd.Categorical.from_codes(np.arange(len(case_id_arr)), dtype=case_dtype, validate=False),
+            "case_id": pd.Categorical.from_codes(np.arange(len(dev_count)), dtype=f.case, validate=False),
             "status": status,
-            "current_step": pd.Categorical.from_codes(v_step[last_idx], dtype=step_dtype, validate=False),
-            "entered": v_entered[last_idx],
-            "days_in_step": np.where(complete_case, np.nan, days[last_idx]),
-            "target": np.where(complete_case, np.nan, v_target[last_idx]),
-            "days_over": np.where(complete_case, np.nan, days_over[last_idx]),
-            "visits": visits_per_case,
+            "current_step": pd.Categorical.from_codes(va.step[last_idx], dtype=f.step, validate=False),
+            "entered": va.entered[last_idx],
+            "days_in_step": np.where(done, np.nan, va.days[last_idx]),
+            "target": np.where(done, np.nan, va.target[last_idx]),
+            "days_over": np.where(done, np.nan, va.days_over[last_idx]),
+            "visits": np.diff(np.append(va.case_start, len(va.case))),
             "deviations": dev_count,
-            "lane": pd.Categorical.from_codes(lane_of_step[v_step[last_idx]], dtype=lane_dtype, validate=False),
-            "started": v_entered[case_start_idx],
+            "lane": pd.Categorical.from_codes(f.lane_of_step[va.step[last_idx]], dtype=f.lane, validate=False),
+            "started": va.entered[va.case_start],
         },
         copy=False,
-    )
-    spans = _spans(process, visits, complete_case, case_dtype, as_of_ts)
-    first = pd.Timestamp(ts.min()) if len(ts) else None
-    last = pd.Timestamp(ts.max()) if len(ts) else None
-    return Replay(
-        process=process,
-        as_of=as_of_ts,
-        visits=visits,
-        cases=cases,
-        deviations=deviations,
-        spans=spans,
-        ledger=ledger,
-        first_event=first,
-        last_event=last,
     )
 
 
