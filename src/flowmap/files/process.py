@@ -24,7 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from flowmap.errors import Problem, SpecError, did_you_mean
 from flowmap.files.yamldoc import LocatedDoc, read_text, source_name, validate_document
-from flowmap.model.process import Process, SpanTarget, Step, Transition, normalise_name
+from flowmap.model.process import Process, SpanTarget, Step, Transition, default_roles, normalise_name
 
 __all__ = ["CALENDARS", "load_process", "parse_process", "process_schema", "validate_files"]
 
@@ -205,13 +205,24 @@ def _slug(v: Any) -> str | None:
 
 
 def _check_meaning(doc: LocatedDoc) -> list[Problem]:
-    probs: list[Problem] = []
-    data = doc.data
+    """Every check that needs more than one key at once, each a function of its own."""
     steps = _items(doc, "steps")
     trans = _items(doc, "transitions")
-    targets = _items(doc, "targets")
+    probs, first_at = _duplicate_steps(doc, steps)
+    probs += _unknown_lanes(doc, steps)
+    probs += _events_claimed_twice(doc, steps)
+    edge_probs, edges, dangling = _transitions(doc, trans, first_at)
+    probs += edge_probs
+    probs += _probabilities(doc, trans)
+    probs += _targets(doc, _items(doc, "targets"), first_at)
+    probs += _timezone(doc)
+    probs += _check_graph(doc, steps, edges, dangling)
+    return probs
 
-    # duplicate step ids
+
+def _duplicate_steps(doc: LocatedDoc, steps: list[tuple[int, dict[str, Any]]]) -> tuple[list[Problem], dict[str, int]]:
+    """Step ids used twice; and each id's first position."""
+    probs: list[Problem] = []
     first_at: dict[str, int] = {}
     for i, s in steps:
         sid = _slug(s.get("id"))
@@ -222,25 +233,26 @@ def _check_meaning(doc: LocatedDoc) -> list[Problem]:
             probs.append(doc.problem(("steps", i, "id"), f"duplicate step id '{sid}' (first used on line {line})"))
         else:
             first_at[sid] = i
-    step_ids = list(first_at)
+    return probs, first_at
 
-    # lanes
-    lanes = data.get("lanes")
-    if isinstance(lanes, list):
-        declared_lanes = [x for x in lanes if isinstance(x, str)]
-        for i, s in steps:
-            lane = s.get("lane")
-            if isinstance(lane, str) and lane not in declared_lanes:
-                probs.append(
-                    doc.problem(
-                        ("steps", i, "lane"),
-                        f"lane '{lane}' is not in 'lanes' ({', '.join(declared_lanes)})"
-                        f"{did_you_mean(lane, declared_lanes)}",
-                    )
-                )
 
-    # event names claimed twice (including the defaults: id and label)
-    claimed: dict[str, tuple[str, int]] = {}
+def _unknown_lanes(doc: LocatedDoc, steps: list[tuple[int, dict[str, Any]]]) -> list[Problem]:
+    lanes = doc.data.get("lanes")
+    if not isinstance(lanes, list):
+        return []
+    declared = [x for x in lanes if isinstance(x, str)]
+    return [
+        doc.problem(("steps", i, "lane"),
+                    f"lane '{s['lane']}' is not in 'lanes' ({', '.join(declared)}){did_you_mean(s['lane'], declared)}")
+        for i, s in steps
+        if isinstance(s.get("lane"), str) and s["lane"] not in declared
+    ]  # fmt: skip
+
+
+def _events_claimed_twice(doc: LocatedDoc, steps: list[tuple[int, dict[str, Any]]]) -> list[Problem]:
+    """An event name (including the defaults: id and label) that would enter two steps."""
+    probs: list[Problem] = []
+    claimed: dict[str, str] = {}
     for i, s in steps:
         sid = _slug(s.get("id"))
         if sid is None:
@@ -259,56 +271,57 @@ def _check_meaning(doc: LocatedDoc) -> list[Problem]:
             if not key or key in seen_here:
                 continue
             seen_here.add(key)
-            if key in claimed and claimed[key][0] != sid:
-                other, _ = claimed[key]
+            if key in claimed and claimed[key] != sid:
                 probs.append(
                     doc.problem(
                         loc,
-                        f"event name '{name}' marks both step '{other}' and step '{sid}'; "
+                        f"event name '{name}' marks both step '{claimed[key]}' and step '{sid}'; "
                         "an event can enter only one step, so give one of them an 'events' list without it",
                     )
                 )
             else:
-                claimed.setdefault(key, (sid, i))
+                claimed.setdefault(key, sid)
+    return probs
 
-    # transitions naming unknown steps; duplicates
+
+def _transitions(
+    doc: LocatedDoc, trans: list[tuple[int, dict[str, Any]]], first_at: dict[str, int]
+) -> tuple[list[Problem], list[tuple[str, str, int]], list[tuple[str, str]]]:
+    """Transitions naming unknown steps, and duplicates; the good edges; the known ends of the bad ones."""
+    probs: list[Problem] = []
     edges: list[tuple[str, str, int]] = []
     dangling: list[tuple[str, str]] = []  # (known step, "out"|"in") of transitions naming an unknown step
     seen_edges: dict[tuple[str, str], int] = {}
+    step_ids = list(first_at)
     for i, t in trans:
         ok = True
         for end in ("from", "to"):
             v = _slug(t.get(end))
             if v is not None and v not in first_at:
-                probs.append(
-                    doc.problem(
-                        ("transitions", i, end) if isinstance(data["transitions"][i], dict) else ("transitions", i),
-                        f"transition '{t.get('from')} -> {t.get('to')}' names an unknown step '{v}'"
-                        f"{did_you_mean(v, step_ids)}",
-                    )
-                )
+                where = ("transitions", i, end) if isinstance(doc.data["transitions"][i], dict) else ("transitions", i)
+                probs.append(doc.problem(where, f"transition '{t.get('from')} -> {t.get('to')}' names an unknown "
+                                                f"step '{v}'{did_you_mean(v, step_ids)}"))  # fmt: skip
                 ok = False
             elif v is None:
                 ok = False
         if not ok:
-            for end, way in (("from", "out"), ("to", "in")):
-                v = _slug(t.get(end))
-                if v is not None and v in first_at:
-                    dangling.append((v, way))
-        if ok:
-            e = (t["from"], t["to"])
-            if e in seen_edges:
-                line = doc.where(("transitions", seen_edges[e]))[0]
-                probs.append(
-                    doc.problem(
-                        ("transitions", i), f"transition '{e[0]} -> {e[1]}' is declared twice (also line {line})"
-                    )
-                )
-            else:
-                seen_edges[e] = i
-                edges.append((e[0], e[1], i))
+            dangling += [(v, way) for end, way in (("from", "out"), ("to", "in"))
+                         if (v := _slug(t.get(end))) is not None and v in first_at]  # fmt: skip
+            continue
+        e = (t["from"], t["to"])
+        if e in seen_edges:
+            line = doc.where(("transitions", seen_edges[e]))[0]
+            probs.append(
+                doc.problem(("transitions", i), f"transition '{e[0]} -> {e[1]}' is declared twice (also line {line})")
+            )
+        else:
+            seen_edges[e] = i
+            edges.append((e[0], e[1], i))
+    return probs, edges, dangling
 
-    # probabilities summing above 1 from one step
+
+def _probabilities(doc: LocatedDoc, trans: list[tuple[int, dict[str, Any]]]) -> list[Problem]:
+    """The probabilities of the moves out of one step add up to at most 1."""
     sums: dict[str, float] = defaultdict(float)
     last_at: dict[str, int] = {}
     for i, t in trans:
@@ -317,62 +330,49 @@ def _check_meaning(doc: LocatedDoc) -> list[Problem]:
         if f is not None and isinstance(p, (int, float)) and not isinstance(p, bool) and 0 <= p <= 1:
             sums[f] += float(p)
             last_at[f] = i
-    for f, total in sums.items():
-        if total > 1 + 1e-9:
-            probs.append(
-                doc.problem(
-                    ("transitions", last_at[f]),
-                    f"probabilities of the moves out of '{f}' add up to {total:g}; they must add up to at most 1",
-                )
-            )
+    return [
+        doc.problem(("transitions", last_at[f]),
+                    f"probabilities of the moves out of '{f}' add up to {total:g}; they must add up to at most 1")
+        for f, total in sums.items()
+        if total > 1 + 1e-9
+    ]  # fmt: skip
 
-    # targets
-    seen_targets: dict[str, int] = {}
+
+def _targets(doc: LocatedDoc, targets: list[tuple[int, dict[str, Any]]], first_at: dict[str, int]) -> list[Problem]:
+    """Target ids used twice, unknown or equal ends, and exactly one of within or at_least."""
+    probs: list[Problem] = []
+    seen: dict[str, int] = {}
+    step_ids = list(first_at)
     for i, t in targets:
         tid = _slug(t.get("id"))
-        if tid is not None:
-            if tid in seen_targets:
-                line = doc.where(("targets", seen_targets[tid], "id"))[0]
-                probs.append(
-                    doc.problem(("targets", i, "id"), f"duplicate target id '{tid}' (first used on line {line})")
-                )
-            else:
-                seen_targets[tid] = i
+        if tid is not None and tid in seen:
+            line = doc.where(("targets", seen[tid], "id"))[0]
+            probs.append(doc.problem(("targets", i, "id"), f"duplicate target id '{tid}' (first used on line {line})"))
+        elif tid is not None:
+            seen[tid] = i
         for end in ("from", "to"):
             v = _slug(t.get(end))
             if v is not None and v not in first_at:
-                probs.append(
-                    doc.problem(
-                        ("targets", i, end),
-                        f"target '{t.get('id')}' names an unknown step '{v}'{did_you_mean(v, step_ids)}",
-                    )
-                )
+                probs.append(doc.problem(("targets", i, end), f"target '{t.get('id')}' names an unknown step "
+                                                               f"'{v}'{did_you_mean(v, step_ids)}"))  # fmt: skip
         if _slug(t.get("from")) is not None and t.get("from") == t.get("to"):
             probs.append(doc.problem(("targets", i, "to"), "a target must run between two different steps"))
-        has_w, has_a = t.get("within") is not None, t.get("at_least") is not None
-        if has_w == has_a:
-            probs.append(
-                doc.problem(
-                    ("targets", i),
-                    "a target needs exactly one of 'within' (at most so many days) or 'at_least' (a lead time)",
-                )
-            )
-
-    # timezone
-    tz = data.get("timezone")
-    if isinstance(tz, str):
-        try:
-            zoneinfo.ZoneInfo(tz)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            probs.append(
-                doc.problem(
-                    ("timezone",),
-                    f"unknown time zone '{tz}'; use a name from the IANA list such as 'Europe/London'",
-                )
-            )
-
-    probs.extend(_check_graph(doc, steps, edges, dangling))
+        if (t.get("within") is not None) == (t.get("at_least") is not None):
+            probs.append(doc.problem(("targets", i), "a target needs exactly one of 'within' (at most so many days) "
+                                                     "or 'at_least' (a lead time)"))  # fmt: skip
     return probs
+
+
+def _timezone(doc: LocatedDoc) -> list[Problem]:
+    tz = doc.data.get("timezone")
+    if not isinstance(tz, str):
+        return []
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return [doc.problem(("timezone",), f"unknown time zone '{tz}'; use a name from the IANA list such as "
+                                           "'Europe/London'")]  # fmt: skip
+    return []
 
 
 def _check_graph(
@@ -381,10 +381,13 @@ def _check_graph(
     edges: list[tuple[str, str, int]],
     dangling: list[tuple[str, str]],
 ) -> list[Problem]:
-    """Starts, ends, reachability and ways out. A transition naming an unknown step
-    was reported already; its known end still counts as a way in or out here, so
-    that one mistake gives one message."""
-    probs: list[Problem] = []
+    """Starts, ends, reachability and ways out, asked of a networkx graph.
+
+    A transition naming an unknown step was reported already; its known end
+    still counts as a way in or out here, so that one mistake gives one message.
+    """
+    import networkx as nx
+
     idx: dict[str, int] = {}
     by_id: dict[str, dict[str, Any]] = {}
     for i, s in steps:
@@ -393,62 +396,38 @@ def _check_graph(
             idx[sid] = i
             by_id[sid] = s
     if not idx:
-        return probs
-    out_edges: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    in_deg: dict[str, int] = defaultdict(int)
-    for a, b, i in edges:
-        out_edges[a].append((b, i))
-        in_deg[b] += 1
-    has_dangling_out = {v for v, way in dangling if way == "out"}
-    for v, way in dangling:
-        if way == "in":
-            in_deg[v] += 1
-    explicit_start = [sid for sid in idx if by_id[sid].get("start") is True]
-    starts = explicit_start or [sid for sid in idx if in_deg[sid] == 0]
+        return []
+    graph = nx.DiGraph()
+    graph.add_nodes_from(idx)
+    graph.add_edges_from((a, b, {"at": i}) for a, b, i in edges)
+    half = [(v, "?") if way == "out" else ("?", v) for v, way in dangling]  # the unknown end as a stand-in
     explicit_end = {sid for sid in idx if by_id[sid].get("end") is True}
-    ends = explicit_end or {sid for sid in idx if not out_edges[sid] and sid not in has_dangling_out}
-
-    for sid in sorted(explicit_end, key=idx.__getitem__):
-        for b, i in out_edges[sid]:
-            probs.append(
-                doc.problem(
-                    ("transitions", i),
-                    f"'{sid}' is an end step but has a way out (to '{b}'); remove 'end: true' or this transition",
-                )
-            )
+    starts, ends = default_roles(
+        list(idx), [(a, b) for a, b, _ in edges] + half,
+        explicit_start=[sid for sid in idx if by_id[sid].get("start") is True], explicit_end=explicit_end,
+    )  # fmt: skip
+    probs = [
+        doc.problem(("transitions", data["at"]),
+                    f"'{sid}' is an end step but has a way out (to '{b}'); remove 'end: true' or this transition")
+        for sid in sorted(explicit_end, key=idx.__getitem__)
+        for _, b, data in graph.out_edges(sid, data=True)
+    ]  # fmt: skip
     if not starts:
-        probs.append(
-            doc.problem(
-                ("steps",),
-                "no start step: every step has a way in; mark where cases begin with 'start: true'",
-            )
-        )
+        probs.append(doc.problem(("steps",), "no start step: every step has a way in; mark where cases begin with "
+                                             "'start: true'"))  # fmt: skip
         return probs
-    reached = set(starts)
-    frontier = list(starts)
-    while frontier:
-        a = frontier.pop()
-        for b, _ in out_edges[a]:
-            if b not in reached:
-                reached.add(b)
-                frontier.append(b)
+    reached = set(starts).union(*(nx.descendants(graph, s) for s in starts))
+    way_in = {v for v, way in dangling if way == "in"}
+    way_out = {v for v, way in dangling if way == "out"}
     for sid, i in idx.items():
-        if sid not in reached and (sid, "in") not in dangling:
-            probs.append(
-                doc.problem(
-                    ("steps", i, "id"),
-                    f"step '{sid}' cannot be reached from any start step ({', '.join(starts)}); "
-                    "add a transition into it or mark it 'start: true'",
-                )
-            )
-        if sid not in ends and not out_edges[sid] and sid not in has_dangling_out:
-            probs.append(
-                doc.problem(
-                    ("steps", i, "id"),
-                    f"step '{sid}' has no way out and is not an end step; "
-                    "add a transition out of it or mark it 'end: true'",
-                )
-            )
+        where = ("steps", i, "id")
+        if sid not in reached and sid not in way_in:
+            probs.append(doc.problem(where, f"step '{sid}' cannot be reached from any start step "
+                                            f"({', '.join(starts)}); add a transition into it or mark it "
+                                            "'start: true'"))  # fmt: skip
+        if sid not in ends and graph.out_degree(sid) == 0 and sid not in way_out:
+            probs.append(doc.problem(where, f"step '{sid}' has no way out and is not an end step; add a transition "
+                                            "out of it or mark it 'end: true'"))  # fmt: skip
     return probs
 
 
@@ -456,16 +435,15 @@ def _check_graph(
 
 
 def _build(doc: ProcessDoc, path: Path | None) -> Process:
-    in_deg: dict[str, int] = defaultdict(int)
-    out_deg: dict[str, int] = defaultdict(int)
     transitions = tuple(
         Transition(from_step=t.from_, to_step=t.to, label=t.label, probability=t.probability) for t in doc.transitions
     )
-    for t in transitions:
-        in_deg[t.to_step] += 1
-        out_deg[t.from_step] += 1
-    any_start = any(s.start for s in doc.steps)
-    any_end = any(s.end for s in doc.steps)
+    starts, ends = default_roles(
+        [s.id for s in doc.steps],
+        [(t.from_step, t.to_step) for t in transitions],
+        explicit_start=[s.id for s in doc.steps if s.start],
+        explicit_end=[s.id for s in doc.steps if s.end],
+    )
     steps = []
     for s in doc.steps:
         label = s.label if s.label is not None else s.id
@@ -475,8 +453,8 @@ def _build(doc: ProcessDoc, path: Path | None) -> Process:
                 id=s.id,
                 label=label,
                 lane=s.lane,
-                start=s.start if any_start else in_deg[s.id] == 0,
-                end=s.end if any_end else out_deg[s.id] == 0,
+                start=s.id in starts,
+                end=s.id in ends,
                 events=events,
                 target=s.target,
                 typical=s.typical,

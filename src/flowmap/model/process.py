@@ -8,7 +8,7 @@ YAML.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +24,7 @@ __all__ = [
     "SpanTarget",
     "Step",
     "Transition",
+    "default_roles",
     "normalise_name",
 ]
 
@@ -91,6 +92,34 @@ class SpanTarget:
     @property
     def display_label(self) -> str:
         return self.label or self.id
+
+
+def default_roles(
+    step_ids: Sequence[str],
+    edges: Iterable[tuple[str, str]],
+    *,
+    explicit_start: Iterable[str] = (),
+    explicit_end: Iterable[str] = (),
+) -> tuple[tuple[str, ...], frozenset[str]]:
+    """Start and end steps: those marked, or by default the steps with no way in and no way out.
+
+    The one statement of the rule, used by validation and by the model built
+    after it. ``edges`` may include moves whose other end is unknown (a
+    mistake already reported), so that one mistake gives one message.
+
+    Examples
+    --------
+    >>> default_roles(["a", "b", "c"], [("a", "b"), ("b", "c"), ("c", "b")])
+    (('a',), frozenset())
+    >>> default_roles(["a", "b"], [("a", "b")], explicit_end=["b"])
+    (('a',), frozenset({'b'}))
+    """
+    edges = list(edges)
+    has_in = {b for _, b in edges}
+    has_out = {a for a, _ in edges}
+    starts = tuple(explicit_start) or tuple(s for s in step_ids if s not in has_in)
+    ends = frozenset(explicit_end) or frozenset(s for s in step_ids if s not in has_out)
+    return starts, ends
 
 
 @dataclass(frozen=True)

@@ -207,19 +207,22 @@ def _a4_scale(lay: Layout) -> float:
 
 
 def levels(process: Process) -> dict[str, int]:
-    """Each step's level: the longest forward path to it from a start step (rework moves ignored)."""
-    forward = [(t.from_step, t.to_step) for t in process.transitions if not process.is_rework(t.from_step, t.to_step)]
+    """Each step's level: the longest forward path to it from a start step (rework moves ignored).
+
+    Forward moves go down the step list, so they form a DAG: one pass in
+    topological order (networkx) gives every longest path.
+    """
+    import networkx as nx
+
+    forward = nx.DiGraph()
+    forward.add_nodes_from(process.step_ids)
+    forward.add_edges_from(
+        (t.from_step, t.to_step) for t in process.transitions if not process.is_rework(t.from_step, t.to_step)
+    )
     level = dict.fromkeys(process.step_ids, 0)
-    # Relax along forward moves in file order; forward moves only go down the step list,
-    # so one pass per step bounds it (a Bellman-Ford-style longest path on a DAG).
-    for _ in range(len(process.steps)):
-        changed = False
-        for a, b in forward:
-            if level[a] + 1 > level[b]:
-                level[b] = level[a] + 1
-                changed = True
-        if not changed:
-            break
+    for sid in nx.topological_sort(forward):
+        for _, b in forward.out_edges(sid):
+            level[b] = max(level[b], level[sid] + 1)
     return level
 
 
