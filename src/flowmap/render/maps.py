@@ -16,6 +16,7 @@ import itertools
 import math
 import textwrap
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from flowmap.analysis.metrics import RAG_RULE, CaseJourney, MapMetrics
 from flowmap.errors import RenderError
-from flowmap.model.process import Process
+from flowmap.model.process import Process, Transition
 from flowmap.render.layout import NODE_H, NODE_W, Box, Layout, Renderer, dot_quote, layout
 from flowmap.render.scene import Path as PathShape
 from flowmap.render.scene import Polygon, Rect, Scene, Text, to_pdf, to_png, to_svg
@@ -196,8 +197,6 @@ def map_scene(
     suppress: int | None = None,
 ) -> Scene:
     """The map as shapes: header, lanes, edges, steps, legend (counts below ``suppress`` as <N)."""
-    from flowmap.privacy import suppress as hide
-
     metric = metric if metrics is not None else None
     opt = _options(process, metrics, case, metric, title)
     # A tall map keeps the page landscape by putting the legend beside it; a wide one, below.
@@ -213,106 +212,140 @@ def map_scene(
     scene.add(Text(12, 24, opt.title, size=16, bold=True, anchor="start"))
     for i, line in enumerate(sub_lines):
         scene.add(Text(12, 44 + 14 * i, line, size=11, anchor="start", fill="#444444"))
-    oy = header
+    page = _Page(process=process, lay=lay, oy=header, case=case, suppress=suppress,
+                 counts=_edge_counts(metrics), medians=_edge_medians(metrics))  # fmt: skip
+    _draw_lanes(scene, page)
+    _draw_declared_edges(scene, page, metric, metrics is not None)
+    _draw_undeclared_edges(scene, page)
+    _draw_steps(scene, page, metrics, metric)
+    corner = (lay.width + 12, header + 18) if beside else (8.0, header + lay.height + 18)
+    _draw_legend(scene, legend, corner, legend_w, legend_h)
+    return scene
 
-    def box(b: Box) -> Box:
-        return Box(b.x, b.y + oy, b.w, b.h)
 
-    for i, (lane, b) in enumerate(sorted(lay.lanes.items(), key=lambda kv: process.lane_order.index(kv[0]))):
-        bb = box(b)
+@dataclass(frozen=True)
+class _Page:
+    """What every part of a map drawing shares: the layout shifted below the header, and the data."""
+
+    process: Process
+    lay: Layout
+    oy: float  # the header's height: layout y is shifted down by it
+    case: CaseJourney | None
+    suppress: int | None
+    counts: dict[tuple[str, str], int]
+    medians: dict[tuple[str, str], float]
+
+    def box(self, b: Box) -> Box:
+        return Box(b.x, b.y + self.oy, b.w, b.h)
+
+    @property
+    def top(self) -> int:
+        return max(self.counts.values(), default=1)
+
+    @cached_property
+    def case_moves(self) -> set[tuple[str, str]]:
+        return set(itertools.pairwise(self.case.visits["step"])) if self.case is not None else set()
+
+
+def _edge_medians(metrics: MapMetrics | None) -> dict[tuple[str, str], float]:
+    if metrics is None:
+        return {}
+    e = metrics.edges
+    return {(f, t): float(m) for f, t, m in zip(e["from"], e["to"], e["median_days"], strict=True)}
+
+
+def _draw_lanes(scene: Scene, page: _Page) -> None:
+    order = page.process.lane_order
+    for i, (lane, b) in enumerate(sorted(page.lay.lanes.items(), key=lambda kv: order.index(kv[0]))):
+        bb = page.box(b)
         scene.add(Rect(bb.x, bb.y, bb.w, bb.h, fill=LANE_FILLS[i % 2], stroke="#c9d1d9", width=1, radius=6))
         scene.add(Text(bb.x + 10, bb.y + 17, lane, size=12, bold=True, anchor="start", fill="#3b4a5a"))
 
-    visited = set(case.visits["step"]) if case is not None else set()
-    case_moves: set[tuple[str, str]] = set()
-    if case is not None:
-        steps = list(case.visits["step"])
-        case_moves = set(itertools.pairwise(steps))
 
-    # Edges: declared ones along their layout routes, then observed undeclared moves.
-    counts: dict[tuple[str, str], int] = {}
-    medians: dict[tuple[str, str], float] = {}
-    if metrics is not None:
-        for frm, to, c, med in zip(metrics.edges["from"], metrics.edges["to"], metrics.edges["count"],
-                                   metrics.edges["median_days"], strict=True):  # fmt: skip
-            counts[(frm, to)] = int(c)
-            medians[(frm, to)] = float(med)
-    top = max(counts.values(), default=1)
-    for t in process.transitions:
+def _edge_label(t: Transition, rework: bool, c: int, median: float | None, metric: Metric | None,
+                with_data: bool, suppress: int | None) -> str:  # fmt: skip
+    from flowmap.privacy import suppress as hide
+
+    if with_data:
+        return hide(c, suppress) if metric != "time" or c == 0 else f"{hide(c, suppress)} · {_days(median or 0)} d"
+    bits = ["rework"] if rework else []
+    if t.label and t.label != "rework":
+        bits.append(t.label)
+    if t.probability is not None:
+        bits.append(f"p={t.probability:g}")
+    return ", ".join(bits)
+
+
+def _draw_declared_edges(scene: Scene, page: _Page, metric: Metric | None, with_data: bool) -> None:
+    """Declared moves along their layout routes: width by count, dashed blue for rework."""
+    for t in page.process.transitions:
         key = (t.from_step, t.to_step)
-        route = lay.edges.get(key)
+        route = page.lay.edges.get(key)
         if route is None or not route.points:
             continue
-        pts = tuple((x, y + oy) for x, y in route.points)
-        rework = process.is_rework(*key)
-        colour = BLUE if rework else "#555555"
-        width = 1.4
-        opacity = 1.0
-        label = ""
-        if metrics is not None:
-            c = counts.get(key, 0)
-            width = 1.0 + 5.0 * math.sqrt(c / top) if c else 1.0
-            if c == 0:
-                colour = "#b5b5b5"
-            label = (
-                hide(c, suppress) if metric != "time" or c == 0 else f"{hide(c, suppress)} · {_days(medians[key])} d"
-            )
-        else:
-            bits = ["rework"] if rework else []
-            if t.label and t.label != "rework":
-                bits.append(t.label)
-            if t.probability is not None:
-                bits.append(f"p={t.probability:g}")
-            label = ", ".join(bits)
-        if case is not None:
-            on_path = key in case_moves
-            colour, width, opacity = (INK, 3.0, 1.0) if on_path else (colour, width, 0.25)
+        pts = tuple((x, y + page.oy) for x, y in route.points)
+        rework = page.process.is_rework(*key)
+        colour, width, opacity = (BLUE if rework else "#555555"), 1.4, 1.0
+        c = page.counts.get(key, 0)
+        if with_data:
+            width = 1.0 + 5.0 * math.sqrt(c / page.top) if c else 1.0
+            colour = "#b5b5b5" if c == 0 else colour
+        label = _edge_label(t, rework, c, page.medians.get(key), metric, with_data, page.suppress)
+        if page.case is not None:
+            colour, width, opacity = (INK, 3.0, 1.0) if key in page.case_moves else (colour, width, 0.25)
         scene.add(PathShape(pts, stroke=colour, width=width, dash="7,4" if rework else None, opacity=opacity))
         if route.tip is not None:
-            tip = (route.tip[0], route.tip[1] + oy)
-            scene.add(_arrow(tip, pts[-1], colour, 8 + width, opacity))
+            scene.add(_arrow((route.tip[0], route.tip[1] + page.oy), pts[-1], colour, 8 + width, opacity))
         if label and route.label is not None:
-            lx, ly = route.label[0], route.label[1] + oy
+            lx, ly = route.label[0], route.label[1] + page.oy
             scene.add(Text(lx, ly + 3, label, size=9, fill=colour if colour != "#b5b5b5" else GREY, halo=True,
                            opacity=opacity))  # fmt: skip
-    undeclared = [(k, v) for k, v in counts.items() if k not in process.declared]
-    if case is not None:
-        undeclared = [(k, 1) for k in sorted(case_moves - process.declared)]
+
+
+def _draw_undeclared_edges(scene: Scene, page: _Page) -> None:
+    """Observed moves the process does not declare: vermillion curves, labelled in words."""
+    from flowmap.privacy import suppress as hide
+
+    declared = page.process.declared
+    undeclared = [(k, v) for k, v in page.counts.items() if k not in declared]
+    if page.case is not None:
+        undeclared = [(k, 1) for k in sorted(page.case_moves - declared)]
+    nodes = page.lay.nodes
     for i, ((frm, to), c) in enumerate(sorted(undeclared)):
-        a, b = box(lay.nodes[frm]), box(lay.nodes[to])
-        pts = _curve(a, b, bend=40 + 12 * (i % 3))
-        scene.add(PathShape(pts, stroke=VERMILLION, width=1.0 + 3.0 * math.sqrt(c / top), dash="4,3"))
+        pts = _curve(page.box(nodes[frm]), page.box(nodes[to]), bend=40 + 12 * (i % 3))
+        scene.add(PathShape(pts, stroke=VERMILLION, width=1.0 + 3.0 * math.sqrt(c / page.top), dash="4,3"))
         scene.add(_arrow(pts[-1], pts[-2], VERMILLION, 10))
         mx, my = _bezier_mid(pts)
-        if any(_inside(box(nb), mx, my) for nb in lay.nodes.values()):  # keep the label off step text
+        if any(_inside(page.box(nb), mx, my) for nb in nodes.values()):  # keep the label off step text
             mx, my = _point_at(pts, 0.2)
-        text = "not declared" if case is not None else f"not declared: {hide(c, suppress)}"
+        text = "not declared" if page.case is not None else f"not declared: {hide(c, page.suppress)}"
         scene.add(Text(mx, my + 4, text, size=9, fill=VERMILLION, halo=True, bold=True))
 
-    # Steps.
+
+def _draw_steps(scene: Scene, page: _Page, metrics: MapMetrics | None, metric: Metric | None) -> None:
+    """Each step: its box coloured by RAG status, role and lane tags, label, figures, and a case's visit order."""
+    case = page.case
+    process = page.process
+    visited = set(case.visits["step"]) if case is not None else set()
     journey = _journey_lines(process, case) if case is not None else {}
     for s in process.steps:
-        b = box(lay.nodes[s.id])
-        figures, status = _figures(process, s.id, metrics, metric, suppress)
-        faded = case is not None and s.id not in visited
-        op = 0.35 if faded else 1.0
-        stroke = STROKE[status]
-        if case is not None and s.id in visited:
-            stroke = INK
+        b = page.box(page.lay.nodes[s.id])
+        figures, status = _figures(process, s.id, metrics, metric, page.suppress)
+        op = 0.35 if case is not None and s.id not in visited else 1.0
+        stroke = INK if case is not None and s.id in visited else STROKE[status]
         scene.add(Rect(b.x, b.y, b.w, b.h, fill=FILL[status], stroke=stroke, width=2.2 if s.start else 1.4,
                        radius=8, opacity=op, css=f"step step-{s.id}"))  # fmt: skip
         if s.end:
             scene.add(Rect(b.x + 4, b.y + 4, b.w - 8, b.h - 8, stroke=stroke, width=1.0, radius=6, opacity=op))
         tag = "START" if s.start else ("END" if s.end else "")
-        if lay.mode == "grid" and s.lane:  # no lane regions in a grid: name the lane on the step
+        if page.lay.mode == "grid" and s.lane:  # no lane regions in a grid: name the lane on the step
             tag = f"{tag} · {s.lane}" if tag else s.lane
             lane_i = process.lane_order.index(s.lane)
             scene.add(Rect(b.x, b.y, 5, b.h, fill=LANE_STRIPES[lane_i % len(LANE_STRIPES)], opacity=op))
         if tag:
             scene.add(Text(b.x + 8, b.y + 12, tag, size=7.5, bold=True, anchor="start", fill="#555555", opacity=op))
-        label_lines = _wrap(s.label, 21, 3)
         y = b.y + (24 if tag else 17)
-        for line in label_lines:
+        for line in _wrap(s.label, 21, 3):
             scene.add(Text(b.cx, y, line, size=10, bold=True, opacity=op))
             y += 12.5
         lines = journey.get(s.id, figures)
@@ -327,8 +360,10 @@ def map_scene(
             scene.add(Rect(b.x + b.w - bw - 4, b.y - 9, bw, 18, fill=INK, radius=9))
             scene.add(Text(b.x + b.w - bw / 2 - 4, b.y + 4, badge, size=10, bold=True, fill="#ffffff"))
 
-    # Legend.
-    lx0, y = (lay.width + 12, header + 18) if beside else (8.0, header + lay.height + 18)
+
+def _draw_legend(scene: Scene, legend: list[tuple[str, str]], corner: tuple[float, float], legend_w: float,
+                 legend_h: float) -> None:  # fmt: skip
+    lx0, y = corner
     scene.add(Rect(lx0, y - 12, legend_w - 16, legend_h - 8, fill="#fafafa", stroke="#dddddd", radius=4))
     for kind, text in legend:
         x = lx0 + 10
@@ -345,7 +380,6 @@ def map_scene(
             x += 30
         scene.add(Text(x, y, text, size=10, anchor="start", bold=kind == "heading"))
         y += LINE
-    return scene
 
 
 def _fit(lines: list[tuple[str, str]], width: float) -> list[tuple[str, str]]:
@@ -458,6 +492,71 @@ def _edge_counts(metrics: MapMetrics | None) -> dict[tuple[str, str], int]:
     return {(f, t): int(c) for f, t, c in zip(e["from"], e["to"], e["count"], strict=True)}
 
 
+@dataclass(frozen=True)
+class _TextNode:
+    id: str
+    label: str
+    lines: tuple[str, ...]  # the step's figures, or a case's dates at the step
+    status: str  # red, amber, green or none
+    start: bool
+    end: bool
+    faded: bool  # off the overlaid case's path
+
+
+@dataclass(frozen=True)
+class _TextEdge:
+    frm: str
+    to: str
+    declared: bool
+    rework: bool
+    count: int | None  # with data
+    label: str | None
+    probability: float | None
+
+
+@dataclass(frozen=True)
+class _TextMap:
+    """The one node and edge model that the DOT and Mermaid writers both format."""
+
+    title: str
+    subtitle: str
+    groups: tuple[tuple[str | None, tuple[_TextNode, ...]], ...]  # (lane or None, its steps), in lane order
+    edges: tuple[_TextEdge, ...]  # declared moves in file order, then undeclared ones sorted
+
+
+def _text_map(process: Process, metrics: MapMetrics | None, case: CaseJourney | None, metric: Metric | None,
+              lanes: bool, title: str | None) -> _TextMap:  # fmt: skip
+    metric = metric if metrics is not None else None
+    opt = _options(process, metrics, case, metric, title)
+    journey = _journey_lines(process, case) if case is not None else {}
+    visited = set(case.visits["step"]) if case is not None else set()
+
+    def node(sid: str) -> _TextNode:
+        s = process.step(sid)
+        figures, status = _figures(process, sid, metrics, metric)
+        return _TextNode(sid, s.label, tuple(journey.get(sid, figures)), status, s.start, s.end,
+                         case is not None and sid not in visited)  # fmt: skip
+
+    by_lane = _by_lane(process, lanes)
+    groups: list[tuple[str | None, tuple[_TextNode, ...]]] = [
+        (ln, tuple(node(sid) for sid in by_lane[ln])) for ln in process.lane_order if lanes and ln in by_lane
+    ]
+    if None in by_lane:
+        groups.append((None, tuple(node(sid) for sid in by_lane[None])))
+    counts = _edge_counts(metrics)
+    with_data = metrics is not None
+    edges = [
+        _TextEdge(t.from_step, t.to_step, True, process.is_rework(t.from_step, t.to_step),
+                  counts.get((t.from_step, t.to_step), 0) if with_data else None, t.label, t.probability)
+        for t in process.transitions
+    ]  # fmt: skip
+    edges += [
+        _TextEdge(frm, to, False, False, c, None, None) for (frm, to), c in sorted(counts.items())
+        if (frm, to) not in process.declared
+    ]  # fmt: skip
+    return _TextMap(opt.title, opt.subtitle, tuple(groups), tuple(edges))
+
+
 def map_dot(
     process: Process,
     metrics: MapMetrics | None = None,
@@ -469,12 +568,10 @@ def map_dot(
     title: str | None = None,
 ) -> str:
     """The annotated map as Graphviz DOT (render it with `dot -Tsvg`)."""
-    metric = metric if metrics is not None else None
-    opt = _options(process, metrics, case, metric, title)
-    journey = _journey_lines(process, case) if case is not None else {}
+    m = _text_map(process, metrics, case, metric, lanes, title)
     lines = [
         f"digraph {dot_quote(process.id)} {{",
-        f"  graph [label={dot_quote(opt.title + chr(10) + opt.subtitle)}, labelloc=t, labeljust=l,"
+        f"  graph [label={dot_quote(m.title + chr(10) + m.subtitle)}, labelloc=t, labeljust=l,"
         f" rankdir={'LR' if direction == 'auto' else direction},"
         ' newrank=true, nodesep=0.3, ranksep=0.5, fontname="DejaVu Sans"];',
         f'  node [shape=box, style="rounded,filled", fixedsize=true, width={NODE_W}, height={NODE_H},'
@@ -482,44 +579,35 @@ def map_dot(
         '  edge [fontname="DejaVu Sans", fontsize=9];',
     ]
 
-    def node(sid: str) -> str:
-        s = process.step(sid)
-        figures, status = _figures(process, sid, metrics, metric)
-        text = "\n".join([*_wrap(s.label, 21, 3), *journey.get(sid, figures)])
-        attrs = [f"label={dot_quote(text)}", f'fillcolor="{FILL[status]}"', f'color="{STROKE[status]}"']
-        if s.start:
-            attrs.append("penwidth=2.2")
-        if s.end:
-            attrs.append("peripheries=2")
-        if case is not None and sid not in set(case.visits["step"]):
-            attrs.append('fontcolor="#999999"')
-        return f"{dot_quote(sid)} [{', '.join(attrs)}];"
+    def node(n: _TextNode) -> str:
+        text = "\n".join([*_wrap(n.label, 21, 3), *n.lines])
+        attrs = [f"label={dot_quote(text)}", f'fillcolor="{FILL[n.status]}"', f'color="{STROKE[n.status]}"']
+        attrs += ["penwidth=2.2"] if n.start else []
+        attrs += ["peripheries=2"] if n.end else []
+        attrs += ['fontcolor="#999999"'] if n.faded else []
+        return f"{dot_quote(n.id)} [{', '.join(attrs)}];"
 
-    by_lane = _by_lane(process, lanes)
-    for i, lane in enumerate(ln for ln in process.lane_order if lanes and ln in by_lane):
+    for i, (lane, nodes) in enumerate(m.groups):
+        if lane is None:
+            lines.extend(f"  {node(n)}" for n in nodes)
+            continue
         lines.append(f"  subgraph cluster_{i} {{")
         lines.append(f'    graph [label={dot_quote(lane)}, labeljust=l, style=filled, fillcolor="{LANE_FILLS[i % 2]}",'
                      ' color="#c9d1d9"];')  # fmt: skip
-        lines.extend(f"    {node(sid)}" for sid in by_lane[lane])
+        lines.extend(f"    {node(n)}" for n in nodes)
         lines.append("  }")
-    lines.extend(f"  {node(sid)}" for sid in by_lane.get(None, []))
-    counts = _edge_counts(metrics)
-    for t in process.transitions:
-        key = (t.from_step, t.to_step)
-        attrs = []
-        if process.is_rework(*key):
-            attrs += [f'color="{BLUE}"', "style=dashed"]
-        if metrics is not None:
-            attrs.append(f"xlabel={dot_quote(str(counts.get(key, 0)))}")
-        elif t.label or t.probability is not None:
-            bits = [b for b in (t.label, None if t.probability is None else f"p={t.probability:g}") if b]
+    for e in m.edges:
+        if not e.declared:
+            lines.append(f'  {dot_quote(e.frm)} -> {dot_quote(e.to)} [color="{VERMILLION}", style=dashed,'
+                         f" constraint=false, xlabel={dot_quote(f'not declared: {e.count}')}];")  # fmt: skip
+            continue
+        attrs = [f'color="{BLUE}"', "style=dashed"] if e.rework else []
+        if e.count is not None:
+            attrs.append(f"xlabel={dot_quote(str(e.count))}")
+        elif e.label or e.probability is not None:
+            bits = [b for b in (e.label, None if e.probability is None else f"p={e.probability:g}") if b]
             attrs.append(f"xlabel={dot_quote(', '.join(bits))}")
-        lines.append(f"  {dot_quote(key[0])} -> {dot_quote(key[1])}" + (f" [{', '.join(attrs)}];" if attrs else ";"))
-    for (frm, to), c in sorted(counts.items()):
-        if (frm, to) not in process.declared:
-            label = dot_quote(f"not declared: {c}")
-            lines.append(f'  {dot_quote(frm)} -> {dot_quote(to)} [color="{VERMILLION}", style=dashed,'
-                         f" constraint=false, xlabel={label}];")  # fmt: skip
+        lines.append(f"  {dot_quote(e.frm)} -> {dot_quote(e.to)}" + (f" [{', '.join(attrs)}];" if attrs else ";"))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -550,39 +638,33 @@ def map_mermaid(
     title: str | None = None,
 ) -> str:
     """The annotated map as a Mermaid flowchart (renders on GitHub and many wikis)."""
-    metric = metric if metrics is not None else None
-    opt = _options(process, metrics, case, metric, title)
+    m = _text_map(process, metrics, case, metric, lanes, title)
     ids = {s.id: f"n{i}" for i, s in enumerate(process.steps)}
-    journey = _journey_lines(process, case) if case is not None else {}
     flow = "LR" if direction == "auto" else direction
-    lines = ["---", f"title: {_mm(opt.title)}", "---", f"flowchart {flow}", f"  %% {_mm(opt.subtitle)}"]
+    lines = ["---", f"title: {_mm(m.title)}", "---", f"flowchart {flow}", f"  %% {_mm(m.subtitle)}"]
     classes: dict[str, list[str]] = {}
 
-    def node(sid: str) -> str:
-        s = process.step(sid)
-        figures, status = _figures(process, sid, metrics, metric)
-        text = "<br/>".join([_mm(s.label), *(_mm(f) for f in journey.get(sid, figures))])
-        if status != "none":
-            classes.setdefault(status, []).append(ids[sid])
-        shape = ('(["', '"])') if s.start else (('[["', '"]]') if s.end else ('["', '"]'))
-        return f"{ids[sid]}{shape[0]}{text}{shape[1]}"
+    def node(n: _TextNode) -> str:
+        text = "<br/>".join([_mm(n.label), *(_mm(f) for f in n.lines)])
+        if n.status != "none":
+            classes.setdefault(n.status, []).append(ids[n.id])
+        shape = ('(["', '"])') if n.start else (('[["', '"]]') if n.end else ('["', '"]'))
+        return f"{ids[n.id]}{shape[0]}{text}{shape[1]}"
 
-    by_lane = _by_lane(process, lanes)
-    for i, lane in enumerate(ln for ln in process.lane_order if lanes and ln in by_lane):
+    for i, (lane, nodes) in enumerate(m.groups):
+        if lane is None:
+            lines.extend(f"  {node(n)}" for n in nodes)
+            continue
         lines.append(f'  subgraph lane{i}["{_mm(lane)}"]')
-        lines.extend(f"    {node(sid)}" for sid in by_lane[lane])
+        lines.extend(f"    {node(n)}" for n in nodes)
         lines.append("  end")
-    lines.extend(f"  {node(sid)}" for sid in by_lane.get(None, []))
-    counts = _edge_counts(metrics)
-    for t in process.transitions:
-        key = (t.from_step, t.to_step)
-        arrow = "-.->" if process.is_rework(*key) else "-->"
-        text = str(counts.get(key, 0)) if metrics is not None else (t.label or "")
+    for e in m.edges:
+        if not e.declared:
+            lines.append(f'  {ids[e.frm]} -.->|"not declared: {e.count}"| {ids[e.to]}')
+            continue
+        text = str(e.count) if e.count is not None else (e.label or "")
         label = f'|"{_mm(text)}"|' if text else ""
-        lines.append(f"  {ids[key[0]]} {arrow}{label} {ids[key[1]]}")
-    for (frm, to), c in sorted(counts.items()):
-        if (frm, to) not in process.declared:
-            lines.append(f'  {ids[frm]} -.->|"not declared: {c}"| {ids[to]}')
+        lines.append(f"  {ids[e.frm]} {'-.->' if e.rework else '-->'}{label} {ids[e.to]}")
     for status in ("red", "amber", "green"):
         lines.append(f"  classDef {status} fill:{FILL[status]},stroke:{STROKE[status]},color:#111")
     for status, members in classes.items():
