@@ -15,6 +15,7 @@ import click
 
 from flowmap.cli.options import read_options
 from flowmap.errors import FlowmapError
+from flowmap.model.calendars import clock_name
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -105,8 +106,7 @@ def header_lines(result: Any) -> list[str]:
     span = ""
     if result.first_event is not None:
         span = f" (events {result.first_event.date()} to {result.last_event.date()})"
-    clock = "working days" if p.clock == "working_days" else "calendar days"
-    lines = [f"{p.title}: as of {result.as_of.date()}{span}; days are {clock}"]
+    lines = [f"{p.title}: as of {result.as_of.date()}{span}; days are {clock_name(p.clock)}"]
     lines.extend(result.ledger.lines())
     c = result.counts
     lines.append(
@@ -226,7 +226,7 @@ def process_overview(process: Process) -> list[RenderableType]:
     from rich.table import Table
     from rich.text import Text
 
-    clock = "working days" if process.clock == "working_days" else "calendar days"
+    clock = clock_name(process.clock)
     head = Text()
     head.append(f"{process.title}", style="bold")
     head.append(f"  ({process.id})\n")
@@ -278,6 +278,6 @@ def process_overview(process: Process) -> list[RenderableType]:
             tg.add_column(col, overflow="fold", no_wrap=col == "target")
         for t in process.targets:
             days = f"within {t.within:g}" if t.within is not None else f"at least {t.at_least:g}"
-            tg.add_row(t.id, t.label or "", t.from_step, t.to_step, days, t.clock.replace("_", " "), t.source or "")
+            tg.add_row(t.id, t.label or "", t.from_step, t.to_step, days, clock_name(t.clock), t.source or "")
         out.append(tg)
     return out

@@ -24,17 +24,17 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from flowmap.errors import Problem, SpecError, did_you_mean
 from flowmap.files.yamldoc import LocatedDoc, read_text, source_name, validate_document
+from flowmap.model.calendars import CALENDARS, Calendar, Clock
 from flowmap.model.process import Process, SpanTarget, Step, Transition, default_roles, normalise_name
 
 __all__ = ["CALENDARS", "load_process", "parse_process", "process_schema", "validate_files"]
 
-CALENDARS: tuple[str, ...] = ("scotland", "england-wales", "northern-ireland", "none")
 _SLUG = r"^[A-Za-z0-9_][A-Za-z0-9_-]*$"
 
 Slug = Annotated[str, Field(pattern=_SLUG, min_length=1, max_length=80)]
 Days = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-ClockName = Literal["calendar_days", "working_days"]
-CalendarName = Literal["scotland", "england-wales", "northern-ireland", "none"]
+ClockName = Clock
+CalendarName = Calendar
 
 
 class _Doc(BaseModel):

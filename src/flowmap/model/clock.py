@@ -23,15 +23,9 @@ import numpy as np
 import numpy.typing as npt
 
 from flowmap.errors import FlowmapError
+from flowmap.model.calendars import CALENDAR_SUBDIVISIONS
 
 __all__ = ["CALENDAR_SUBDIVISIONS", "add_days", "clock_days", "holidays_between"]
-
-CALENDAR_SUBDIVISIONS: dict[str, str | None] = {
-    "scotland": "SCT",
-    "england-wales": "ENG",
-    "northern-ireland": "NIR",
-    "none": None,
-}
 
 _DAY_NS = np.timedelta64(1, "D").astype("m8[ns]").astype(np.int64)
 

@@ -12,7 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+
+from flowmap.model.calendars import CLOCKS, Clock
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -27,9 +29,6 @@ __all__ = [
     "default_roles",
     "normalise_name",
 ]
-
-Clock = Literal["calendar_days", "working_days"]
-CLOCKS: tuple[str, ...] = ("calendar_days", "working_days")
 
 
 def normalise_name(name: str) -> str:

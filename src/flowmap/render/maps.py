@@ -24,6 +24,7 @@ import numpy as np
 
 from flowmap.analysis.metrics import RAG_RULE, CaseJourney, MapMetrics
 from flowmap.errors import RenderError
+from flowmap.model.calendars import clock_name, days_word
 from flowmap.model.process import Process, Transition
 from flowmap.render.layout import NODE_H, NODE_W, Box, Layout, Renderer, dot_quote, layout
 from flowmap.render.scene import Path as PathShape
@@ -66,7 +67,7 @@ def _days(v: float) -> str:
 
 
 def _unit(process: Process) -> str:
-    return "working days" if process.clock == "working_days" else "days"
+    return days_word(process.clock)
 
 
 def _wrap(text: str, width: int, lines: int) -> list[str]:
@@ -121,7 +122,7 @@ def _options(process: Process, metrics: MapMetrics | None, case: CaseJourney | N
             sub.append(f"events {metrics.first_event.date()} to {metrics.last_event.date()}")
         sub.append(f"as of {metrics.as_of.date()}")
         sub.append(f"{metrics.cases} cases")
-    sub.append("days are working days" if process.clock == "working_days" else "days are calendar days")
+    sub.append(f"days are {clock_name(process.clock)}")
     if case is not None:
         sub.insert(0, f"case {case.case_id} ({case.status})")
     return _Options(metric=metric, title=title or process.title, subtitle=" · ".join(sub))
@@ -466,7 +467,7 @@ def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourne
                 met[r["target"]] = rate
         for t in process.targets:
             bound = f"within {t.within:g}" if t.within is not None else f"at least {t.at_least:g}"
-            clock = "working days" if t.clock == "working_days" else "days"
+            clock = days_word(t.clock)
             text = f"{t.display_label} ({t.from_step} to {t.to_step}, {bound} {clock}){met.get(t.id, '')}"
             lines.append(("text", text if len(text) < 160 else text[:157] + "…"))
     if metrics is not None and metric == "drift":

@@ -22,6 +22,7 @@ from flowmap.analysis.metrics import RAG_RULE, audit, drift, map_metrics
 from flowmap.analysis.replay import Replay
 from flowmap.errors import FlowmapError
 from flowmap.files.pdsa import PdsaLog
+from flowmap.model.calendars import days_word
 from flowmap.privacy import pseudonymise, suppress
 from flowmap.render.maps import render_map
 from flowmap.simulation.change import Change
@@ -103,7 +104,7 @@ def report_html(
     d = drift(result)
     metrics = map_metrics(result)
     t = suppress_below
-    unit = "working days" if process.clock == "working_days" else "days"
+    unit = days_word(process.clock)
     summary = [
         f"{suppress(counts['cases'], t)} cases: {suppress(counts['complete'], t)} complete, "
         f"{suppress(counts['open'], t)} open, of which {suppress(counts['stalled'], t)} are stalled (over the "

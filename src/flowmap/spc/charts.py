@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from flowmap.errors import ChartError
+from flowmap.model.calendars import days_word
 
 if TYPE_CHECKING:
     from flowmap.analysis.replay import Replay
@@ -178,7 +179,7 @@ def target_series(result: Replay, target_id: str) -> Series:
         values=tuple(float(x) for x in stopped["days"]),
         labels=tuple(str(c) for c in stopped["case_id"]),
         name=t.display_label,
-        unit="working days" if t.clock == "working_days" else "days",
+        unit=days_word(t.clock),
         target=bound,
         open_dates=tuple(result.as_of.date() for _ in range(len(overdue))),
         open_values=tuple(float(x) for x in overdue["days"]),
