@@ -36,12 +36,15 @@ def synthetic():  # type: ignore[no-untyped-def]
 def test_baseline_reproduces_the_log_it_was_fitted_on(synthetic) -> None:  # type: ignore[no-untyped-def]
     _p, _log, result = synthetic
     observed = drift(result).targets.set_index("target")
-    sim = simulate(fit(result), runs=200, seed=3, cases=300).scenarios[0]["targets"]
+    sim = simulate(fit(result), runs=200, seed=3, cases=300).scenarios[0].targets
     for tid in ("legal_turnaround", "referral_ready"):
-        lo, hi = sim[tid]["met_rate_ci"]
+        rate = sim[tid].met_rate
+        assert rate is not None and rate.low is not None and rate.high is not None
+        lo, hi = rate.low, rate.high
         obs = observed.loc[tid, "met_rate"]
         assert lo - 0.03 <= obs <= hi + 0.03, (tid, obs, lo, hi)  # censoring at the extract's end: a little slack
-        mlo, mhi = sim[tid]["median_days_ci"]
+        mlo, mhi = sim[tid].median_days.low, sim[tid].median_days.high
+        assert mlo is not None and mhi is not None
         assert mlo - 1 <= observed.loc[tid, "median_days"] <= mhi + 1, tid
 
 
@@ -76,9 +79,9 @@ def test_removing_the_rework_loop_never_makes_things_worse(seed: int) -> None:
     text += "  - set_probability: {from: allocated, to: info_requested, probability: 0}\n"
     no_loop = parse_change(text, p)
     res = simulate(m, [no_loop], runs=200, seed=seed, cases=50)
-    diff = res.scenarios[1]["vs_baseline"]["legal_turnaround"]["met_rate"]
-    assert diff["diff"] > 0
-    assert diff["ci"][0] > -0.02  # never worse beyond noise
+    diff = res.scenarios[1].vs_baseline["legal_turnaround"]["met_rate"]
+    assert diff.value is not None and diff.value > 0
+    assert diff.low is not None and diff.low > -0.02  # never worse beyond noise
     assert apply_change(m, no_loop).moves["allocated"] == {"advice_issued": 1.0, "info_requested": 0.0}
 
 
@@ -106,9 +109,9 @@ def test_one_server_queue_matches_mm1() -> None:
                 capacity={"Desk": 1})  # fmt: skip
     res = simulate(m, runs=40, seed=4, cases=2000)
     # time in system W = 1 / (mu - lam) = 2 days; its distribution is exponential, so the median is 2 ln 2.
-    median = res.scenarios[0]["targets"]["through"]["median_days"]
+    median = res.scenarios[0].targets["through"].median_days.value
     assert median == pytest.approx(2 * np.log(2), rel=0.08)
-    met = res.scenarios[0]["targets"]["through"]["met_rate"]
+    met = res.scenarios[0].targets["through"].met_rate.value  # type: ignore[union-attr]
     assert met == pytest.approx(1 - np.exp(-(mu - lam) * 2), abs=0.03)
 
 
@@ -120,7 +123,7 @@ def test_capacity_makes_queues_that_more_servers_shorten() -> None:
     four = parse_change("flowmap-change: 1\nname: four\nchanges:\n  - set_capacity: {lane: Legal, servers: 4}\n"
                         "  - set_arrivals: {per_week: 6}\n", p)  # fmt: skip
     res = simulate(m, [one, four], runs=20, seed=1, cases=60)
-    med = {sc["name"]: sc["targets"]["legal_turnaround"]["median_days"] for sc in res.scenarios}
+    med = {sc.name: sc.targets["legal_turnaround"].median_days.value for sc in res.scenarios}
     assert med["one"] > med["four"]
 
 
@@ -140,8 +143,8 @@ def test_set_target_and_set_duration_and_add_step() -> None:
     assert m2.moves["bundle_sent"]["triage"] == pytest.approx(m.moves["bundle_sent"]["allocated"])
     assert m2.moves["triage"] == {"allocated": 1.0}
     res = simulate(m, [change], runs=50, seed=1, cases=40)
-    assert res.scenarios[1]["targets"]["legal_turnaround"]["met_rate"] > res.scenarios[0]["targets"][
-        "legal_turnaround"]["met_rate"]  # fmt: skip
+    rates = [sc.targets["legal_turnaround"].met_rate for sc in res.scenarios]
+    assert rates[1].value > rates[0].value  # type: ignore[union-attr, operator]
 
 
 @pytest.mark.parametrize(
@@ -213,7 +216,7 @@ def test_a_loop_that_could_run_forever_is_capped_and_counted() -> None:
     )
     res = simulate(model_from_process(p), runs=2, seed=1, cases=5)
     assert res.capped["baseline"] == 10
-    assert res.scenarios[0]["targets"]["t"]["met_rate"] == 0.0
+    assert res.scenarios[0].targets["t"].met_rate.value == 0.0  # type: ignore[union-attr]
     assert MAX_MOVES >= 100
 
 

@@ -1,25 +1,32 @@
-"""Change files (``flowmap-change: 1``): a proposed change to a process, for simulation.
+"""Change files (``flowmap-change: 1``) and their operations: a proposed change to a process, for simulation.
 
 A change file lists operations applied in order to the model fitted from the
-data (:mod:`flowmap.simulate`). It is validated like a process file, every
-problem at once with ``FILE:LINE:COLUMN``, and then against the process it
-changes: unknown steps (with "did you mean"), moves that do not exist, and
+data (:mod:`flowmap.simulation.model`). It is validated like a process file,
+every problem at once with ``FILE:LINE:COLUMN``, and then against the process
+it changes: unknown steps (with "did you mean"), moves that do not exist, and
 probabilities that would no longer add up to at most 1.
+
+Each operation is one class that carries both halves of its meaning: ``check``
+(against the process as the file has changed it so far) and ``apply`` (to a
+model). Change files are read here, in the simulation layer, not in
+:mod:`flowmap.files`, so that an operation's reading, checking and applying
+stay together (docs/architecture.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from flowmap.errors import ChangeError, Problem, SpecError, did_you_mean
 from flowmap.files.yamldoc import LocatedDoc, read_text, source_name, validate_document
 from flowmap.model.process import Process
+from flowmap.simulation.model import CLOCK_RATIO, Duration, Model
 
-__all__ = ["Change", "ChangeDoc", "change_schema", "load_change", "parse_change"]
+__all__ = ["Change", "ChangeDoc", "apply_change", "change_schema", "load_change", "parse_change"]
 
 Days = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Prob = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -37,6 +44,32 @@ class SetProbability(_Doc):
     to: Slug
     probability: Prob
 
+    def check(self, shape: _Shape, base: Where) -> None:
+        if not (shape.need_step(self.from_, (*base, "from")) & shape.need_step(self.to, (*base, "to"))):
+            return
+        if (self.from_, self.to) not in shape.moves:
+            outs = [b for a, b in shape.moves if a == self.from_]
+            shape.problem(base, f"'{self.from_} -> {self.to}' is not a move of the process; moves out of "
+                                f"'{self.from_}' go to {', '.join(outs) or 'no step'}")  # fmt: skip
+            return
+        # Probabilities set in this file are pinned; the unpinned moves share what is left.
+        shape.pinned.setdefault(self.from_, {})[self.to] = self.probability
+        total = sum(shape.pinned[self.from_].values())
+        if total > 1 + 1e-9:
+            shape.problem((*base, "probability"), f"the probabilities this file sets for moves out of "
+                                                  f"'{self.from_}' add up to {total:g}; they must add up to at "
+                                                  "most 1")  # fmt: skip
+        shape.moves[(self.from_, self.to)] = self.probability
+
+    def apply(self, m: Model) -> Model:
+        out = dict(m.moves.get(self.from_, {}))
+        others = {k: v for k, v in out.items() if k != self.to}
+        rest = sum(others.values())
+        left = max(1.0 - self.probability, 0.0)
+        out = {k: (v / rest * left if rest > 0 else left / max(len(others), 1)) for k, v in others.items()}
+        out[self.to] = self.probability
+        return replace(m, moves={**m.moves, self.from_: out})
+
 
 class SetDuration(_Doc):
     """Change a step's time: a new median, a scale factor, or a ceiling (days in the process clock)."""
@@ -52,6 +85,19 @@ class SetDuration(_Doc):
             raise ValueError("set_duration needs exactly one of 'median', 'scale' or 'at_most'")
         return self
 
+    def check(self, shape: _Shape, base: Where) -> None:
+        shape.need_step(self.step, (*base, "step"))
+
+    def apply(self, m: Model) -> Model:
+        d = m.durations[self.step]
+        if self.median is not None:
+            d = replace(d, scale=d.scale * self.median / max(d.typical(), 1e-9))
+        elif self.scale is not None:
+            d = replace(d, scale=d.scale * self.scale)
+        elif self.at_most is not None:
+            d = replace(d, at_most=self.at_most if d.at_most is None else min(d.at_most, self.at_most))
+        return replace(m, durations={**m.durations, self.step: d})
+
 
 class SetCapacity(_Doc):
     """Servers in a lane: durations become work time and queues form."""
@@ -59,9 +105,27 @@ class SetCapacity(_Doc):
     lane: str
     servers: Annotated[int, Field(ge=1, le=10_000)]
 
+    def check(self, shape: _Shape, base: Where) -> None:
+        if self.lane not in shape.lanes:
+            known = ", ".join(sorted(shape.lanes)) or "none (set lane: on steps)"
+            hint = did_you_mean(self.lane, shape.lanes)
+            shape.problem((*base, "lane"), f"unknown lane '{self.lane}'{hint}; lanes are {known}")
+
+    def apply(self, m: Model) -> Model:
+        return replace(m, capacity={**m.capacity, self.lane: self.servers})
+
 
 class SetArrivals(_Doc):
+    """A different arrival rate: cases per week."""
+
     per_week: Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False)]
+
+    def check(self, shape: _Shape, base: Where) -> None:
+        return None
+
+    def apply(self, m: Model) -> Model:
+        unit = CLOCK_RATIO if m.process.clock == "working_days" else 1.0
+        return replace(m, arrivals_per_day=self.per_week / 7 * unit)
 
 
 class AddStep(_Doc):
@@ -73,6 +137,37 @@ class AddStep(_Doc):
     between: Annotated[list[Slug], Field(min_length=2, max_length=2)]
     typical: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     target: Days | None = None
+
+    def check(self, shape: _Shape, base: Where) -> None:
+        a, b = self.between
+        if self.id in shape.steps:
+            shape.problem((*base, "id"), f"step '{self.id}' already exists")
+        if shape.need_step(a, (*base, "between", 0)) & shape.need_step(b, (*base, "between", 1)):
+            if (a, b) not in shape.moves:
+                shape.problem((*base, "between"), f"'{a} -> {b}' is not a move of the process, so there is nothing "
+                                                  "to insert a step into")  # fmt: skip
+            else:
+                p = shape.moves.pop((a, b))
+                shape.moves[(a, self.id)] = p
+                shape.moves[(self.id, b)] = 1.0
+                shape.steps.append(self.id)
+        if self.lane is not None:
+            shape.lanes.add(self.lane)
+
+    def apply(self, m: Model) -> Model:
+        a, b = self.between
+        out = dict(m.moves.get(a, {}))
+        p = out.pop(b, 0.0)
+        out[self.id] = out.get(self.id, 0.0) + p
+        return replace(
+            m,
+            steps=(*m.steps, self.id),
+            lanes={**m.lanes, self.id: self.lane},
+            durations={**m.durations, self.id: Duration("lognormal", median=self.typical)},
+            moves={**m.moves, a: out, self.id: {b: 1.0}},
+            step_targets={**m.step_targets, self.id: self.target},
+            events={**m.events, self.id: self.label or self.id},
+        )
 
 
 class SetTarget(_Doc):
@@ -93,6 +188,81 @@ class SetTarget(_Doc):
         if self.target is not None and (self.within is None) == (self.at_least is None):
             raise ValueError("set_target for a span target needs one of 'within' or 'at_least'")
         return self
+
+    def check(self, shape: _Shape, base: Where) -> None:
+        if self.target is not None and self.target not in shape.targets:
+            shape.problem((*base, "target"),
+                          f"unknown span target '{self.target}'{did_you_mean(self.target, shape.targets)}")  # fmt: skip
+        if self.step is not None:
+            shape.need_step(self.step, (*base, "step"))
+
+    def apply(self, m: Model) -> Model:
+        if self.step is not None:
+            return replace(m, step_targets={**m.step_targets, self.step: self.days})
+        return replace(m, targets=tuple(
+            replace(t, within=self.within, at_least=self.at_least) if t.id == self.target else t for t in m.targets
+        ))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RemoveStep:
+    """Take a step out: its ways in and out are joined (``remove_step: STEP``)."""
+
+    step: str
+
+    def check(self, shape: _Shape, base: Where) -> None:
+        process, sid = shape.process, self.step
+        if not shape.need_step(sid, base):
+            return
+        if process.step(sid).start and sum(process.step(s).start for s in shape.steps if s in process.step_ids) == 1:
+            shape.problem(base, f"'{sid}' is the only start step; it cannot be removed")
+        if sid in process.step_ids and process.step(sid).end:
+            shape.problem(base, f"'{sid}' is an end step; removing it would leave cases no end")
+        ins = [a for a, b in shape.moves if b == sid]
+        outs = [b for a, b in shape.moves if a == sid]
+        for a in ins:
+            for b in outs:
+                if a != b:
+                    shape.moves.setdefault((a, b), None)
+        shape.moves = {k: v for k, v in shape.moves.items() if sid not in k}
+        shape.steps.remove(sid)
+
+    def apply(self, m: Model) -> Model:
+        """Join the ways in and out: a move a->s->b becomes a->b with chance p(a,s)*p(s,b)."""
+        sid = self.step
+        out_s = m.moves.get(sid, {})
+        moves: dict[str, dict[str, float]] = {}
+        for a, outs in m.moves.items():
+            if a == sid:
+                continue
+            new: dict[str, float] = {}
+            for b, p in outs.items():
+                if b == sid:
+                    for c, q in out_s.items():
+                        # s leading straight back to a: that share stays with a's other moves
+                        new[c] = new.get(c, 0.0) + (p * q if c != a else 0.0)
+                else:
+                    new[b] = new.get(b, 0.0) + p
+            total = sum(new.values())
+            moves[a] = {k: v / total for k, v in new.items() if v > 0} if total > 0 else new
+        starts: dict[str, float] = {}
+        for a, p in m.starts.items():
+            if a == sid:
+                for c, q in out_s.items():
+                    starts[c] = starts.get(c, 0.0) + p * q
+            else:
+                starts[a] = starts.get(a, 0.0) + p
+        return replace(m, steps=tuple(s for s in m.steps if s != sid),
+                       durations={k: v for k, v in m.durations.items() if k != sid}, moves=moves,
+                       starts=starts)  # fmt: skip
+
+
+class ChangeOperation(Protocol):
+    """What every operation does: check itself against the process so far, and apply itself to a model."""
+
+    def check(self, shape: _Shape, base: Where) -> None: ...
+
+    def apply(self, m: Model) -> Model: ...
 
 
 class Operation(_Doc):
@@ -124,6 +294,12 @@ class Operation(_Doc):
     def body(self) -> Any:
         return getattr(self, self.kind)
 
+    @property
+    def operation(self) -> ChangeOperation:
+        """The operation itself, with its ``check`` and ``apply``."""
+        body = self.body
+        return RemoveStep(body) if self.kind == "remove_step" else body
+
 
 class ChangeDoc(_Doc):
     """A flowmap change file, format 1."""
@@ -142,6 +318,43 @@ class Change:
     operations: tuple[Operation, ...]
     path: Path | None = None
     description: str | None = None
+
+    def apply(self, model: Model) -> Model:
+        """The model with each operation applied in order."""
+        for op in self.operations:
+            model = op.operation.apply(model)
+        return model
+
+
+def apply_change(model: Model, change: Change) -> Model:
+    """The model with each operation of ``change`` applied in order."""
+    return change.apply(model)
+
+
+Where = tuple[str | int, ...]
+
+
+@dataclass
+class _Shape:
+    """The process as a change file has changed it so far, while its operations are checked in order."""
+
+    process: Process
+    doc: LocatedDoc
+    steps: list[str]
+    lanes: set[str]
+    moves: dict[tuple[str, str], float | None]
+    targets: set[str]
+    pinned: dict[str, dict[str, float]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, where: Where, message: str) -> None:
+        self.problems.append(self.doc.problem(where, message))
+
+    def need_step(self, sid: str, where: Where) -> bool:
+        if sid in self.steps:
+            return True
+        self.problem(where, f"unknown step '{sid}'{did_you_mean(sid, self.steps)}")
+        return False
 
 
 def change_schema() -> dict[str, Any]:
@@ -186,77 +399,9 @@ def parse_change(text: str, process: Process, *, file: str | None = None, path: 
 
 def _against(doc: LocatedDoc, change: ChangeDoc, process: Process) -> list[Problem]:
     """Check the operations against the process, following steps added and removed in order."""
-    probs: list[Problem] = []
-    steps = list(process.step_ids)
-    lanes = set(process.lane_order)
-    moves = {(t.from_step, t.to_step): t.probability for t in process.transitions}
-    targets = {t.id for t in process.targets}
-    pinned: dict[str, dict[str, float]] = {}
-
-    def need_step(sid: str, where: tuple[str | int, ...]) -> bool:
-        if sid in steps:
-            return True
-        probs.append(doc.problem(where, f"unknown step '{sid}'{did_you_mean(sid, steps)}"))
-        return False
-
+    shape = _Shape(process=process, doc=doc, steps=list(process.step_ids), lanes=set(process.lane_order),
+                   moves={(t.from_step, t.to_step): t.probability for t in process.transitions},
+                   targets={t.id for t in process.targets})  # fmt: skip
     for i, op in enumerate(change.changes):
-        base: tuple[str | int, ...] = ("changes", i, op.kind)
-        body = op.body
-        if op.kind == "set_probability":
-            ok = need_step(body.from_, (*base, "from")) & need_step(body.to, (*base, "to"))
-            if ok and (body.from_, body.to) not in moves:
-                outs = [b for a, b in moves if a == body.from_]
-                probs.append(doc.problem(base, f"'{body.from_} -> {body.to}' is not a move of the process; moves out "
-                                               f"of '{body.from_}' go to {', '.join(outs) or 'no step'}"))  # fmt: skip
-            elif ok:
-                # Probabilities set in this file are pinned; the unpinned moves share what is left.
-                pinned.setdefault(body.from_, {})[body.to] = body.probability
-                total = sum(pinned[body.from_].values())
-                if total > 1 + 1e-9:
-                    probs.append(doc.problem((*base, "probability"), f"the probabilities this file sets for moves "
-                                             f"out of '{body.from_}' add up to {total:g}; they must add up to at "
-                                             "most 1"))  # fmt: skip
-                moves[(body.from_, body.to)] = body.probability
-        elif op.kind == "set_duration":
-            need_step(body.step, (*base, "step"))
-        elif op.kind == "remove_step":
-            if need_step(body, base):
-                if process.step(body).start and sum(process.step(s).start for s in steps if s in process.step_ids) == 1:
-                    probs.append(doc.problem(base, f"'{body}' is the only start step; it cannot be removed"))
-                if body in process.step_ids and process.step(body).end:
-                    probs.append(doc.problem(base, f"'{body}' is an end step; removing it would leave cases no end"))
-                ins = [a for a, b in moves if b == body]
-                outs = [b for a, b in moves if a == body]
-                for a in ins:
-                    for b in outs:
-                        if a != b:
-                            moves.setdefault((a, b), None)
-                moves = {k: v for k, v in moves.items() if body not in k}
-                steps.remove(body)
-        elif op.kind == "set_capacity":
-            if body.lane not in lanes:
-                known = ", ".join(sorted(lanes)) or "none (set lane: on steps)"
-                hint = did_you_mean(body.lane, lanes)
-                probs.append(doc.problem((*base, "lane"), f"unknown lane '{body.lane}'{hint}; lanes are {known}"))
-        elif op.kind == "add_step":
-            a, b = body.between
-            if body.id in steps:
-                probs.append(doc.problem((*base, "id"), f"step '{body.id}' already exists"))
-            if need_step(a, (*base, "between", 0)) & need_step(b, (*base, "between", 1)):
-                if (a, b) not in moves:
-                    probs.append(doc.problem((*base, "between"), f"'{a} -> {b}' is not a move of the process, so "
-                                                                 "there is nothing to insert a step into"))  # fmt: skip
-                else:
-                    p = moves.pop((a, b))
-                    moves[(a, body.id)] = p
-                    moves[(body.id, b)] = 1.0
-                    steps.append(body.id)
-            if body.lane is not None:
-                lanes.add(body.lane)
-        elif op.kind == "set_target":
-            if body.target is not None and body.target not in targets:
-                probs.append(doc.problem((*base, "target"), f"unknown span target '{body.target}'"
-                                                            f"{did_you_mean(body.target, targets)}"))  # fmt: skip
-            if body.step is not None:
-                need_step(body.step, (*base, "step"))
-    return probs
+        op.operation.check(shape, ("changes", i, op.kind))
+    return shape.problems

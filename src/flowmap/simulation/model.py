@@ -1,0 +1,235 @@
+"""The simulation model: what is simulated, fitted from a replay or taken from the process file.
+
+The model (:class:`Model`) has, per step, a duration distribution in the
+process clock and the chances of each move out of it; the chances of each
+start step; and an arrival rate. :func:`fit` takes them from the data where
+there is enough of it, else from the process file (``typical``,
+``probability``), else an even split or a default, and records where each
+parameter came from (:class:`Parameter`, ``simulate --explain``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from flowmap.analysis.metrics import edge_table
+from flowmap.analysis.replay import Replay
+from flowmap.model.process import Process, SpanTarget
+
+__all__ = ["CLOCK_RATIO", "DEFAULT_SIGMA", "MIN_DATA", "Duration", "Model", "Parameter", "fit", "model_from_process"]
+
+MIN_DATA = 10
+"""Below this many observations a step's durations, or its moves, fall back to the process file."""
+DEFAULT_SIGMA = 0.6
+CLOCK_RATIO = 7 / 5  # calendar days per working day, for targets on the other clock
+
+
+@dataclass(frozen=True)
+class Duration:
+    """Days spent in a step, in the process clock."""
+
+    kind: Literal["empirical", "lognormal", "exponential"]
+    values: tuple[float, ...] = ()
+    median: float = 1.0
+    sigma: float = DEFAULT_SIGMA
+    mean: float = 1.0
+    scale: float = 1.0
+    at_most: float | None = None
+
+    def sample(self, rng: np.random.Generator, n: int) -> npt.NDArray[np.float64]:
+        if self.kind == "empirical":
+            out = np.asarray(self.values)[rng.integers(0, len(self.values), n)]
+        elif self.kind == "lognormal":
+            out = self.median * np.exp(self.sigma * rng.standard_normal(n))
+        else:
+            out = rng.exponential(self.mean, n)
+        out = out * self.scale
+        if self.at_most is not None:
+            out = np.minimum(out, self.at_most)
+        return np.asarray(out, dtype=np.float64)
+
+    def typical(self) -> float:
+        """The median of the distribution (after scale and cap)."""
+        if self.kind == "empirical":
+            m = float(np.median(self.values))
+        elif self.kind == "lognormal":
+            m = self.median
+        else:
+            m = self.mean * math.log(2)
+        m *= self.scale
+        return min(m, self.at_most) if self.at_most is not None else m
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One model parameter and where it came from."""
+
+    what: str  # duration, probability, start, arrivals
+    step: str | None
+    to: str | None
+    value: float
+    source: str  # data, smoothed data, process file, even split, default, change
+    n: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"what": self.what}
+        if self.step is not None:
+            d["step" if self.what != "probability" else "from"] = self.step
+        if self.to is not None:
+            d["to"] = self.to
+        d.update({"value": round(self.value, 6), "source": self.source, "n": self.n})
+        return d
+
+
+@dataclass(frozen=True)
+class Model:
+    """What is simulated: steps, durations, move chances, starts, arrivals, capacity, targets."""
+
+    process: Process
+    steps: tuple[str, ...]
+    ends: frozenset[str]
+    lanes: dict[str, str | None]
+    durations: dict[str, Duration]
+    moves: dict[str, dict[str, float]]
+    starts: dict[str, float]
+    arrivals_per_day: float  # in the process clock
+    targets: tuple[SpanTarget, ...]
+    step_targets: dict[str, float | None]
+    capacity: dict[str, int] = field(default_factory=dict)
+    parameters: tuple[Parameter, ...] = ()
+    cases: int = 100
+    events: dict[str, str] = field(default_factory=dict)  # step -> event name written by synth
+
+    def parameters_table(self) -> pd.DataFrame:
+        """Every parameter, its value and where it came from (``simulate --explain``)."""
+        return pd.DataFrame([p.as_dict() for p in self.parameters])
+
+
+def _lognormal_from(values: npt.NDArray[np.float64]) -> Duration:
+    positive = np.maximum(values, 0.25)
+    sigma = float(np.std(np.log(positive))) if len(values) >= 3 else DEFAULT_SIGMA
+    return Duration("lognormal", median=float(np.median(positive)), sigma=max(min(sigma, 2.0), 0.2))
+
+
+def model_from_process(process: Process, *, cases: int = 100) -> Model:
+    """A model from the process file alone: ``typical`` times, ``probability`` moves, even splits."""
+    return _build(process, visits=None, moves_seen=None, firsts=None, arrivals=None, cases=cases)
+
+
+def fit(result: Replay) -> Model:
+    """Fit a model from a replay, falling back to the process file where data is thin.
+
+    Durations: each step's completed visits, resampled as they are when there
+    are at least :data:`MIN_DATA`, else a log-normal with their median
+    (smoothed); with none, the step's ``typical`` (log-normal, sigma 0.6);
+    with neither, a default of 1 day. Moves: the observed moves out of a step
+    when there are at least :data:`MIN_DATA`, else the process file's
+    ``probability`` values with the rest split evenly. Arrivals: the case start
+    dates. The cohort size is the observed number of cases.
+    """
+    v = result.visits
+    done = ~v["left"].isna().to_numpy() & ~np.isnan(v["days"].to_numpy())
+    visits = {s: v["days"].to_numpy()[done & (v["step"].astype(str).to_numpy() == s)] for s in result.process.step_ids}
+    edges = edge_table(result)
+    moves_seen: dict[str, dict[str, int]] = {}
+    for frm, to, c in zip(edges["from"], edges["to"], edges["count"], strict=True):
+        moves_seen.setdefault(str(frm), {})[str(to)] = int(c)
+    firsts = {
+        str(k): int(c) for k, c in v.loc[result.visit_codes().seq == 0, "step"].astype(str).value_counts().items()
+    }
+    starts = np.sort(result.cases["started"].to_numpy())
+    return _build(result.process, visits=visits, moves_seen=moves_seen, firsts=firsts, arrivals=starts,
+                  cases=max(len(result.cases), 1))  # fmt: skip
+
+
+def _build(
+    process: Process,
+    *,
+    visits: dict[str, npt.NDArray[np.float64]] | None,
+    moves_seen: dict[str, dict[str, int]] | None,
+    firsts: dict[str, int] | None,
+    arrivals: npt.NDArray[np.datetime64] | None,
+    cases: int,
+) -> Model:
+    params: list[Parameter] = []
+    durations: dict[str, Duration] = {}
+    for s in process.steps:
+        if s.end:
+            continue
+        data = visits.get(s.id, np.array([])) if visits is not None else np.array([])
+        if len(data) >= MIN_DATA:
+            d = Duration("empirical", values=tuple(float(x) for x in data))
+            source = "data"
+        elif len(data) > 0:
+            d = _lognormal_from(data)
+            source = "smoothed data"
+        elif s.typical is not None:
+            d = Duration("lognormal", median=max(float(s.typical), 0.25))
+            source = "process file"
+        else:
+            d = Duration("lognormal", median=1.0)
+            source = "default"
+        durations[s.id] = d
+        params.append(Parameter("duration", s.id, None, d.typical(), source, len(data)))
+    moves: dict[str, dict[str, float]] = {}
+    for s in process.steps:
+        if s.end:
+            continue
+        seen = (moves_seen or {}).get(s.id, {})
+        total = sum(seen.values())
+        if total >= MIN_DATA:
+            moves[s.id] = {to: c / total for to, c in seen.items()}
+            for to, p in moves[s.id].items():
+                params.append(Parameter("probability", s.id, to, p, "data", total))
+            continue
+        declared = [t for t in process.transitions if t.from_step == s.id]
+        if not declared:  # not an end step but no way out: validation forbids this, keep it safe
+            continue
+        fixed = sum(t.probability for t in declared if t.probability is not None)
+        free = [t for t in declared if t.probability is None]
+        rest = max(1.0 - fixed, 0.0)
+        probs = {t.to_step: (t.probability if t.probability is not None else rest / len(free)) for t in declared}
+        norm = sum(probs.values()) or 1.0
+        moves[s.id] = {k: p / norm for k, p in probs.items()}
+        for t in declared:
+            source = "process file" if t.probability is not None else "even split"
+            params.append(Parameter("probability", s.id, t.to_step, moves[s.id][t.to_step], source, total))
+    if firsts:
+        total = sum(firsts.values())
+        starts = {k: c / total for k, c in firsts.items()}
+        src, n = "data", total
+    else:
+        ids = process.start_steps or (process.step_ids[0],)
+        starts = {k: 1 / len(ids) for k in ids}
+        src, n = "process file", 0
+    for k, p in starts.items():
+        params.append(Parameter("start", k, None, p, src, n))
+    unit = CLOCK_RATIO if process.clock == "working_days" else 1.0  # arrivals per clock day
+    if arrivals is not None and len(arrivals) >= 2 and arrivals[-1] > arrivals[0]:
+        span = (arrivals[-1] - arrivals[0]) / np.timedelta64(1, "D")
+        per_day = (len(arrivals) - 1) / float(span) * unit
+        params.append(Parameter("arrivals", None, None, per_day * 7 / unit, "data", len(arrivals)))
+    else:
+        per_day = 1 / 7 * unit
+        params.append(Parameter("arrivals", None, None, 1.0, "default", 0))
+    return Model(
+        process=process,
+        steps=process.step_ids,
+        ends=frozenset(process.end_steps),
+        lanes={s.id: s.lane for s in process.steps},
+        durations=durations,
+        moves=moves,
+        starts=starts,
+        arrivals_per_day=per_day,
+        targets=process.targets,
+        step_targets={s.id: s.target for s in process.steps},
+        parameters=tuple(params),
+        cases=cases,
+        events={s.id: s.events[0] if s.events else s.id for s in process.steps},
+    )

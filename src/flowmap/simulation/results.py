@@ -1,0 +1,282 @@
+"""What a simulation gives back: typed estimates per scenario, measure and statistic, and their words.
+
+A scenario (the baseline, or the baseline with one change applied) has, per
+span target, the met rate, median and p90 days, and end to end the median and
+p90 days; each an :class:`Estimate` (the mean over runs and the 2.5th and
+97.5th percentiles over runs). A change also has its paired difference from
+the baseline for each of them. :meth:`SimulationResult.as_dict` keeps the JSON
+shape documented in docs/semantics.md ("Simulation").
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from flowmap.errors import FlowmapError
+from flowmap.model.process import Process
+from flowmap.simulation.engines import MAX_MOVES, Walk
+from flowmap.simulation.model import CLOCK_RATIO, Model, Parameter
+
+__all__ = ["STATISTICS", "Estimate", "Measures", "Scenario", "SimulationResult", "Statistic"]
+
+Statistic = Literal["met_rate", "median_days", "p90_days"]
+STATISTICS: tuple[Statistic, ...] = ("met_rate", "median_days", "p90_days")
+END_TO_END = "end_to_end"
+
+RunStats = dict[tuple[str, Statistic], npt.NDArray[np.float64]]
+"""Per (measure, statistic): one value per run. A measure is a span target id or ``end_to_end``."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A figure over runs: its mean, and the 95% interval of the runs (2.5th to 97.5th percentile)."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+
+    @staticmethod
+    def over(per_run: npt.NDArray[np.float64]) -> Estimate:
+        ok = per_run[~np.isnan(per_run)]
+        if not len(ok):
+            return Estimate(None, None, None)
+        lo, hi = np.quantile(ok, [0.025, 0.975])
+        return Estimate(round(float(np.mean(ok)), 4), round(float(lo), 4), round(float(hi), 4))
+
+    @property
+    def interval(self) -> list[float | None]:
+        return [self.low, self.high]
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)
+
+
+@dataclass(frozen=True)
+class Measures:
+    """The statistics of one measure: a span target (all three) or end to end (no met rate)."""
+
+    median_days: Estimate
+    p90_days: Estimate
+    met_rate: Estimate | None = None
+
+    def get(self, stat: Statistic) -> Estimate | None:
+        return getattr(self, stat)  # type: ignore[no-any-return]
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for stat in STATISTICS:
+            e = self.get(stat)
+            if e is not None:
+                out[stat], out[f"{stat}_ci"] = e.value, e.interval
+        return out
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """The baseline, or the baseline with one change applied."""
+
+    name: str
+    targets: dict[str, Measures]
+    end_to_end: Measures
+    vs_baseline: dict[str, dict[Statistic, Estimate]] = field(default_factory=dict)  # paired differences
+
+    def measures(self) -> list[tuple[str, Measures]]:
+        return [*self.targets.items(), (END_TO_END, self.end_to_end)]
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "targets": {tid: m.as_dict() for tid, m in self.targets.items()},
+            "end_to_end": self.end_to_end.as_dict(),
+        }
+        if self.vs_baseline:
+            out["vs_baseline"] = {
+                measure: {stat: {"diff": d.value, "ci": d.interval} for stat, d in stats.items()}
+                for measure, stats in self.vs_baseline.items()
+            }
+        return out
+
+
+def run_stats(m: Model, w: Walk, runs: int, n: int) -> RunStats:
+    """Per-run statistics: met rate, median and p90 per target; median and p90 end to end."""
+    out: RunStats = {}
+    ratio = {"working_days": {"calendar_days": CLOCK_RATIO}, "calendar_days": {"working_days": 1 / CLOCK_RATIO}}
+    for j, tg in enumerate(m.targets):
+        days = (w.stop[:, j] - w.start[:, j]).reshape(runs, n)
+        days = days * ratio.get(m.process.clock, {}).get(tg.clock, 1.0)
+        stopped = ~np.isnan(days)
+        if tg.within is not None:
+            met = stopped & (days <= tg.within + 1e-9)
+        else:
+            met = stopped & (days >= (tg.at_least or 0) - 1e-9)
+        started = ~np.isnan(w.start[:, j]).reshape(runs, n)
+        # a clock that started but never stopped in a case that ran to the move cap is a miss
+        judged = stopped | (started & np.isnan(w.end.reshape(runs, n)) & ~stopped)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[(tg.id, "met_rate")] = met.sum(axis=1) / judged.sum(axis=1)
+        out[(tg.id, "median_days")] = _nanquantile_rows(days, 0.5)
+        out[(tg.id, "p90_days")] = _nanquantile_rows(days, 0.9)
+    e2e = w.end.reshape(runs, n)
+    out[(END_TO_END, "median_days")] = _nanquantile_rows(e2e, 0.5)
+    out[(END_TO_END, "p90_days")] = _nanquantile_rows(e2e, 0.9)
+    return out
+
+
+def _nanquantile_rows(a: npt.NDArray[np.float64], q: float) -> npt.NDArray[np.float64]:
+    if np.isnan(a).all(axis=1).any():
+        res = np.full(a.shape[0], np.nan)
+        ok = ~np.isnan(a).all(axis=1)
+        if ok.any():
+            res[ok] = np.nanquantile(a[ok], q, axis=1)
+        return res
+    return np.asarray(np.nanquantile(a, q, axis=1), dtype=np.float64)
+
+
+def scenario(name: str, m: Model, stats: RunStats, base: RunStats | None) -> Scenario:
+    """A scenario's estimates; with ``base`` (the baseline's runs, paired by seed), its differences too."""
+
+    def measures(measure: str, with_rate: bool) -> Measures:
+        return Measures(
+            median_days=Estimate.over(stats[(measure, "median_days")]),
+            p90_days=Estimate.over(stats[(measure, "p90_days")]),
+            met_rate=Estimate.over(stats[(measure, "met_rate")]) if with_rate else None,
+        )
+
+    vs: dict[str, dict[Statistic, Estimate]] = {}
+    if base is not None:
+        for (measure, stat), values in stats.items():
+            if (measure, stat) in base:
+                vs.setdefault(measure, {})[stat] = Estimate.over(values - base[(measure, stat)])
+    return Scenario(name=name, targets={tg.id: measures(tg.id, True) for tg in m.targets},
+                    end_to_end=measures(END_TO_END, False), vs_baseline=vs)  # fmt: skip
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.0f}%"
+
+
+def _days(e: Estimate) -> str:
+    if e.value is None or e.low is None or e.high is None:
+        return "–"
+    return f"{e.value:.1f} ({e.low:.1f}–{e.high:.1f})"
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Baseline and scenarios, per span target and end to end, over many runs."""
+
+    seed: int
+    runs: int
+    cases: int
+    scenarios: tuple[Scenario, ...]
+    parameters: tuple[Parameter, ...]
+    capped: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON of ``simulate -o FILE.json`` (docs/semantics.md, "Simulation")."""
+        return {
+            "flowmap": "simulate/1",
+            "seed": self.seed,
+            "runs": self.runs,
+            "cases": self.cases,
+            "scenarios": [sc.as_dict() for sc in self.scenarios],
+            "parameters": [p.as_dict() for p in self.parameters],
+            "capped": self.capped,
+        }
+
+    def table(self) -> pd.DataFrame:
+        """One row per scenario, measure and statistic, with the interval (for CSV and the terminal)."""
+        rows = []
+        for sc in self.scenarios:
+            for measure, ms in sc.measures():
+                for stat in STATISTICS:
+                    e = ms.get(stat)
+                    if e is None:
+                        continue
+                    d = sc.vs_baseline.get(measure, {}).get(stat)
+                    rows.append({
+                        "scenario": sc.name, "measure": measure, "statistic": stat, "value": e.value,
+                        "ci_low": e.low, "ci_high": e.high,
+                        "diff": None if d is None else d.value,
+                        "diff_ci_low": None if d is None else d.low,
+                        "diff_ci_high": None if d is None else d.high,
+                    })  # fmt: skip
+        return pd.DataFrame(rows)
+
+    def summary(self) -> pd.DataFrame:
+        """For the terminal: per scenario and measure, each figure with its 95% interval, and the change."""
+        rows = []
+        for sc in self.scenarios:
+            for measure, ms in sc.measures():
+                row = {"scenario": sc.name, "measure": measure}
+                r = ms.met_rate
+                row["met rate"] = "" if r is None else ("–" if r.value is None else
+                                                       f"{_pct(r.value)} ({_pct(r.low)}–{_pct(r.high)})")  # fmt: skip
+                row["median days"] = _days(ms.median_days)
+                row["p90 days"] = _days(ms.p90_days)
+                vs = sc.vs_baseline.get(measure, {})
+                rate, median = vs.get("met_rate"), vs.get("median_days")
+                if rate is not None and rate.value is not None and rate.low is not None and rate.high is not None:
+                    row["change in met rate"] = (f"{100 * rate.value:+.0f} points ({100 * rate.low:+.0f} to "
+                                                 f"{100 * rate.high:+.0f})")  # fmt: skip
+                elif median is not None and median.value is not None:
+                    row["change in met rate"] = f"median {median.value:+.1f} days"
+                else:
+                    row["change in met rate"] = ""
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def notes(self) -> list[str]:
+        """Plain-language notes on runs that were cut short (a loop followed :data:`MAX_MOVES` times)."""
+        return [
+            f"note: {n} simulated cases in '{name}' went round a loop {MAX_MOVES} times and were stopped "
+            "(counted as missing targets they had started)"
+            for name, n in self.capped.items()
+            if n
+        ]
+
+    def write(self, path: str | Path) -> Path:
+        """Write the result: ``.json`` (the whole result) or ``.csv``/``.xlsx`` (:meth:`table`)."""
+        from flowmap.io import TABLE_FORMATS, write_table, write_text
+
+        p = Path(path)
+        if p.suffix.lower() == ".json":
+            write_text(p, json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n")
+        elif p.suffix.lower() in TABLE_FORMATS:
+            write_table(self.table(), p, sheet="simulation")
+        else:
+            raise FlowmapError(f"cannot write a simulation to {p}: use .json, .csv or .xlsx")
+        return p
+
+    def sentences(self, process: Process) -> list[str]:
+        """A plain-language line per change and span target."""
+        out = []
+        base = self.scenarios[0]
+        labels = {t.id: t.display_label for t in process.targets}
+        for sc in self.scenarios[1:]:
+            for tid, ms in sc.targets.items():
+                b = base.targets.get(tid)
+                if b is None or b.met_rate is None or b.met_rate.value is None:
+                    continue
+                if ms.met_rate is None or ms.met_rate.value is None:
+                    continue
+                d = sc.vs_baseline[tid]["met_rate"]
+                before = f"{_pct(b.met_rate.value)} ({_pct(b.met_rate.low)}–{_pct(b.met_rate.high)})"
+                after = f"{_pct(ms.met_rate.value)} ({_pct(ms.met_rate.low)}–{_pct(ms.met_rate.high)})"
+                diff = d.value or 0.0
+                if abs(diff) < 0.005:
+                    text = f"stays at {before}"
+                else:
+                    text = f"{'rises' if diff > 0 else 'falls'} from {before} to {after}"
+                sure = "" if d.excludes_zero else " (the difference could be zero)"
+                out.append(f"{sc.name}: {labels.get(tid, tid)}: {text}{sure}.")
+        return out
