@@ -36,9 +36,9 @@ def test_xmr_limits_match_nhsrplotthedots() -> None:
     # NHSRplotthedots tests/testthat/_snaps/ptd_spc_standard.md: mean 0.142, lpl -3.01, upl 3.29
     r = xmr_chart(series(RNORM_123), baseline=20, screen=True, floor_zero=False)
     assert round(r.centre, 3) == 0.142
-    assert round(r.limits["lcl"], 2) == -3.01
-    assert round(r.limits["ucl"], 2) == 3.29
-    assert all(not v for v in r.rules.values())  # common cause throughout, as the package reports
+    assert round(r.limits.lcl, 2) == -3.01
+    assert round(r.limits.ucl, 2) == 3.29
+    assert not r.rules.flagged()  # common cause throughout, as the package reports
 
 
 def test_two_of_three_needs_the_same_side_as_nhsrplotthedots() -> None:
@@ -48,9 +48,9 @@ def test_two_of_three_needs_the_same_side_as_nhsrplotthedots() -> None:
     values[14], values[15] = 5.5, -5.5
     r = xmr_chart(series(values), baseline=16, floor_zero=False)  # NHSRplotthedots' default: all points
     assert r.centre == 0
-    assert r.limits["mr_bar"] == pytest.approx((13 * 2 + 6.5 + 11) / 15)
-    assert values[14] > r.limits["upper_two_thirds"] and values[15] < r.limits["lower_two_thirds"]
-    assert r.rules["two_of_three"] == [] and r.rules["outside"] == []
+    assert r.limits.mr_bar == pytest.approx((13 * 2 + 6.5 + 11) / 15)
+    assert values[14] > r.limits.upper_two_thirds and values[15] < r.limits.lower_two_thirds
+    assert r.rules.two_of_three == [] and r.rules.outside == []
 
 
 # Anhøj longest-run limits, log2(n) + 3 rounded (published table of critical values, n = 10..59).
@@ -87,42 +87,42 @@ def test_shift_points_on_the_median_neither_count_nor_break() -> None:
     values = [2, 8, 3, 7, 4, 6, 5, 5, 1, 9, 3, 2, 1, 5, 4, 3, 2]
     r = run_chart(series(values), baseline=10)
     assert r.centre == 5
-    assert r.rules["shift"] == [10, 11, 12, 14, 15, 16]  # index 13 (on the median) is not flagged
-    assert 13 not in r.rules["shift"]
+    assert r.rules.shift == [10, 11, 12, 14, 15, 16]  # index 13 (on the median) is not flagged
+    assert 13 not in r.rules.shift
     five_only = run_chart(series([2, 8, 3, 7, 4, 6, 5, 5, 1, 9, 3, 2, 1, 4, 3]), baseline=10)
-    assert five_only.rules["shift"] == []
+    assert five_only.rules.shift == []
 
 
 def test_trend_skips_ties() -> None:
     r = run_chart(series([5, 1, 2, 2, 3, 4, 5, 5, 3]))
-    assert r.rules["trend"] == [1, 2, 3, 4, 5, 6]  # 1,2,(2),3,4,5: five rising, the tie inside skipped
-    assert run_chart(series([1, 2, 3, 4, 4, 3])).rules["trend"] == []
+    assert r.rules.trend == [1, 2, 3, 4, 5, 6]  # 1,2,(2),3,4,5: five rising, the tie inside skipped
+    assert run_chart(series([1, 2, 3, 4, 4, 3])).rules.trend == []
 
 
 def test_runs_and_crossings_counted_without_median_points() -> None:
     values = [1, 9] * 6  # alternating: 12 useful points, 11 crossings, 12 runs
     r = run_chart(series(values))
-    assert r.rules["runs"]["count"] == 12
-    assert r.rules["anhoej"]["crossings"] == 11
-    assert r.rules["runs"]["signal"] == "too many"
+    assert r.rules.runs.count == 12
+    assert r.rules.anhoej.crossings == 11
+    assert r.rules.runs.signal == "too many"
     few = run_chart(series([1] * 8 + [9] * 8))
-    assert few.rules["runs"]["signal"] == "too few"
-    assert few.rules["anhoej"]["signal"] is True
+    assert few.rules.runs.signal == "too few"
+    assert few.rules.anhoej.signal is True
 
 
 def test_all_equal_values_and_a_single_point() -> None:
     r = run_chart(series([4.0] * 12))
-    assert r.rules["shift"] == [] and r.rules["runs"]["count"] == 0 and r.rules["anhoej"]["signal"] is False
+    assert r.rules.shift == [] and r.rules.runs.count == 0 and r.rules.anhoej.signal is False
     x = xmr_chart(series([4.0] * 12))
-    assert x.limits["mr_bar"] == 0 and x.limits["ucl"] == 4 and all(not v for v in x.rules.values())
+    assert x.limits.mr_bar == 0 and x.limits.ucl == 4 and not x.rules.flagged()
     one = run_chart(series([3.0]))
     assert one.centre == 3 and "10 or more are recommended" in one.reading()
-    assert xmr_chart(series([3.0])).limits["ucl"] == 3
+    assert xmr_chart(series([3.0])).limits.ucl == 3
 
 
 def test_astronomical_point() -> None:
     r = run_chart(series([10, 11, 9, 10, 12, 11, 10, 9, 11, 10, 80]), baseline=10)
-    assert r.rules["astronomical"] == [10]
+    assert r.rules.astronomical == [10]
 
 
 def test_xmr_rules_by_hand() -> None:
@@ -131,19 +131,19 @@ def test_xmr_rules_by_hand() -> None:
     mean = np.mean(base)
     mr = np.mean(np.abs(np.diff(base)))
     assert r.centre == pytest.approx(mean)
-    assert r.limits["ucl"] == pytest.approx(mean + 2.66 * mr)
-    assert r.rules["outside"] == [12]
+    assert r.limits.ucl == pytest.approx(mean + 2.66 * mr)
+    assert r.rules.outside == [12]
     seven = xmr_chart(series([*base, 12, 12, 13, 12, 12, 13, 12]))
-    assert seven.rules["seven_one_side"] == list(range(11, 19))  # index 11 (11 > mean 10.5) starts the run
+    assert seven.rules.seven_one_side == list(range(11, 19))  # index 11 (11 > mean 10.5) starts the run
     trend = xmr_chart(series([*base, 5, 6, 7, 8, 9, 10, 11]))
-    assert trend.rules["seven_trend"] == list(range(12, 19))
+    assert trend.rules.seven_trend == list(range(12, 19))
     two3 = xmr_chart(series([*base, 13.2, 10, 13.3]))
-    assert two3.rules["two_of_three"] == [12, 14]
+    assert two3.rules.two_of_three == [12, 14]
 
 
 def test_lower_limit_floored_at_zero_for_days() -> None:
     r = xmr_chart(series([1, 9, 1, 9, 1, 9, 1, 9, 1, 9, 1, 9]))
-    assert r.limits["lcl"] == 0.0
+    assert r.limits.lcl == 0.0
 
 
 PDSA = """flowmap-pdsa: 1
@@ -156,10 +156,10 @@ cycles:
 def test_pdsa_sets_the_baseline_and_marks_cycles() -> None:
     log = parse_pdsa(PDSA)
     r = run_chart(series([5] * 20), pdsa=log)
-    marks = {m["id"]: m for m in r.pdsa}
-    assert marks["PDSA-1"]["index"] == 9  # 2025-01-01 + 9 weeks is 5 March: the first point on or after it
+    marks = {m.id: m for m in r.pdsa}
+    assert marks["PDSA-1"].index == 9  # 2025-01-01 + 9 weeks is 5 March: the first point on or after it
     assert r.baseline_n == 9
-    assert marks["PDSA-2"]["index"] is None
+    assert marks["PDSA-2"].index is None
     assert any("PDSA-2 starts (2027-01-01) after the last point" in w for w in r.warnings)
 
 
@@ -169,7 +169,7 @@ def test_xmr_rebase_at_a_pdsa() -> None:
                   rebase=("PDSA-1",))  # fmt: skip
     assert r.centre_line[0] == pytest.approx(21.0)
     assert r.centre_line[15] == pytest.approx(np.mean([5.0 + (i % 3) for i in range(10)]))
-    assert len(r.limits["segments"]) == 2
+    assert len(r.limits.segments) == 2
     with pytest.raises(ChartError, match="--rebase names 'PDSA-9'"):
         xmr_chart(series([1.0] * 5), pdsa=log, rebase=("PDSA-9",))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -241,12 +241,12 @@ def map_cmd(
     process_path: Path,
     events: Path | None,
     output: Path,
-    metric: str | None,
+    metric: Literal["frequency", "time", "drift"] | None,
     case_id: str | None,
     lanes: bool,
-    direction: str,
+    direction: Literal["auto", "LR", "TB", "grid"],
     title: str | None,
-    renderer: str,
+    renderer: Literal["auto", "system", "wasm"],
     pseudonymise: str | None,
     **opts: Any,
 ) -> None:

@@ -118,7 +118,7 @@ def report(
     seed: int,
     suppress_below: int | None,
     pseudonymise: str | None,
-    renderer: str,
+    renderer: Literal["auto", "system", "wasm"],
     problems_path: Path | None,
     **opts: Any,
 ) -> None:

@@ -30,9 +30,10 @@ from flowmap.render.layout import NODE_H, NODE_W, Box, Layout, Renderer, dot_quo
 from flowmap.render.scene import Path as PathShape
 from flowmap.render.scene import Polygon, Rect, Scene, Text, to_pdf, to_png, to_svg
 
-__all__ = ["MAP_FORMATS", "Metric", "map_dot", "map_mermaid", "map_scene", "render_map", "write_map"]
+__all__ = ["MAP_FORMATS", "Direction", "Metric", "map_dot", "map_mermaid", "map_scene", "render_map", "write_map"]
 
 Metric = Literal["frequency", "time", "drift"]
+Direction = Literal["auto", "LR", "TB", "grid"]
 MAX_DRAWN_STEPS = 1000
 """The most steps a drawn map (.svg, .png, .pdf) holds; DOT and Mermaid have no limit."""
 
@@ -683,7 +684,7 @@ def render_map(
     *,
     fmt: str = "svg",
     metric: Metric | None = "drift",
-    direction: str = "auto",
+    direction: Direction = "auto",
     lanes: bool = True,
     title: str | None = None,
     renderer: Renderer = "auto",
@@ -735,9 +736,23 @@ def render_map(
     return to_pdf(scene)
 
 
-def write_map(path: str | Path, process: Process, metrics: MapMetrics | None = None,
-              case: CaseJourney | None = None, **options: object) -> Path:  # fmt: skip
-    """Render a map to ``path``, the format chosen by its extension; written whole or not at all."""
+def write_map(
+    path: str | Path,
+    process: Process,
+    metrics: MapMetrics | None = None,
+    case: CaseJourney | None = None,
+    *,
+    metric: Metric | None = "drift",
+    direction: Direction = "auto",
+    lanes: bool = True,
+    title: str | None = None,
+    renderer: Renderer = "auto",
+    suppress: int | None = None,
+) -> Path:
+    """Render a map to ``path``, the format chosen by its extension; written whole or not at all.
+
+    The options are :func:`render_map`'s.
+    """
     from flowmap.io import write_bytes
 
     p = Path(path)
@@ -751,6 +766,7 @@ def write_map(path: str | Path, process: Process, metrics: MapMetrics | None = N
             f"(no page or screen shows more readably): write it as {p.with_suffix('.dot')} (Graphviz) or "
             f"{p.with_suffix('.mmd')} (Mermaid) instead"
         )
-    data = render_map(process, metrics, case, fmt=ext, **options)  # type: ignore[arg-type]
+    data = render_map(process, metrics, case, fmt=ext, metric=metric, direction=direction, lanes=lanes, title=title,
+                      renderer=renderer, suppress=suppress)  # fmt: skip
     write_bytes(p, data)
     return p

@@ -24,6 +24,7 @@ from flowmap.errors import FlowmapError
 from flowmap.files.pdsa import PdsaLog
 from flowmap.model.calendars import days_word
 from flowmap.privacy import pseudonymise, suppress
+from flowmap.render.layout import Renderer
 from flowmap.render.maps import render_map
 from flowmap.simulation.change import Change
 from flowmap.spc.charts import chart_figure, pseudonymise_series, run_chart, target_series
@@ -79,7 +80,7 @@ def report_html(
     key: str | None = None,
     runs: int = 300,
     seed: int = 1,
-    renderer: str = "auto",
+    renderer: Renderer = "auto",
 ) -> str:
     """The report as HTML text.
 
@@ -131,7 +132,7 @@ def report_html(
     if counts["cases"] < 10:
         warnings.append(f"Only {counts['cases']} cases: figures and charts say little at this size.")
 
-    map_svg = _svg(render_map(process, metrics, metric="drift", renderer=renderer, suppress=t))  # type: ignore[arg-type]
+    map_svg = _svg(render_map(process, metrics, metric="drift", renderer=renderer, suppress=t))
     steps = d.steps.drop(columns=["step"]).rename(columns={"label": "step"})
     drift_table = _table(steps, counts=("visits", "cases", "breaches"), threshold=t, rates=("breach_rate",))
     audit_rows = pseudonymise(audit(result), key)

@@ -69,7 +69,7 @@ class Measures:
     met_rate: Estimate | None = None
 
     def get(self, stat: Statistic) -> Estimate | None:
-        return getattr(self, stat)  # type: ignore[no-any-return]
+        return {"met_rate": self.met_rate, "median_days": self.median_days, "p90_days": self.p90_days}[stat]
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

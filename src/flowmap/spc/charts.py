@@ -18,7 +18,7 @@ import datetime as dt
 import io
 import itertools
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -65,18 +65,106 @@ class Series:
 
 
 @dataclass(frozen=True)
+class PdsaMark:
+    """A PDSA cycle on a chart: ``index`` is the first point on or after its start (None: off the chart)."""
+
+    id: str
+    date: dt.date
+    index: int | None
+    title: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "date": self.date.isoformat(), "index": self.index, "title": self.title}
+
+
+@dataclass(frozen=True)
+class RunsTest:
+    """The number of runs about the median against the limits for random variation (IHI)."""
+
+    count: int
+    lower: int | None
+    upper: int | None
+    signal: Literal["too few", "too many"] | None
+
+
+@dataclass(frozen=True)
+class AnhoejTest:
+    """Anhøj's rules: the longest run and the number of crossings against their limits."""
+
+    longest_run: int
+    longest_run_max: int
+    crossings: int
+    crossings_min: int
+    signal: bool
+
+
+@dataclass(frozen=True)
+class RunRules:
+    """A run chart's rules: the points each flags, and the two tests on the whole series."""
+
+    shift: list[int]
+    trend: list[int]
+    astronomical: list[int]
+    runs: RunsTest
+    anhoej: AnhoejTest
+
+    def flagged(self) -> list[int]:
+        return sorted({*self.shift, *self.trend, *self.astronomical})
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class XmrRules:
+    """An XmR chart's special-cause rules (Making Data Count): the points each flags."""
+
+    outside: list[int]
+    seven_one_side: list[int]
+    seven_trend: list[int]
+    two_of_three: list[int]
+
+    def flagged(self) -> list[int]:
+        return sorted({*self.outside, *self.seven_one_side, *self.seven_trend, *self.two_of_three})
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class XmrLimits:
+    """The first segment's limits; later ``segments`` start at a rebase (each with its own mean and limits)."""
+
+    ucl: float | None
+    lcl: float | None
+    upper_two_thirds: float | None
+    lower_two_thirds: float | None
+    mr_bar: float | None
+    segments: tuple[dict[str, Any], ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: getattr(self, k) for k in ("ucl", "lcl", "upper_two_thirds", "lower_two_thirds",
+                                                             "mr_bar")}  # fmt: skip
+        if len(self.segments) > 1:
+            out["segments"] = list(self.segments)
+        return out
+
+
+@dataclass(frozen=True)
 class ChartResult:
+    """A chart's points, centre, limits, rules and PDSA marks (``--signals`` is :meth:`signals`)."""
+
     kind: Literal["run", "xmr"]
     series: Series
     baseline_n: int
     centre: float | None
     centre_line: tuple[float | None, ...]  # per point (changes at a rebase)
-    rules: dict[str, Any]
-    pdsa: list[dict[str, Any]]
-    limits: dict[str, Any] | None = None
+    rules: RunRules | XmrRules
+    pdsa: tuple[PdsaMark, ...]
+    limits: XmrLimits | None = None
     limit_lines: dict[str, tuple[float | None, ...]] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
-    better: str | None = None
+    better: Literal["lower", "higher"] | None = None
 
     def signals(self) -> dict[str, Any]:
         """The JSON of design.md section 8 (``--signals``)."""
@@ -91,13 +179,13 @@ class ChartResult:
                 {"date": d.isoformat(), "value": _r(v), **({"case_id": lab} if lab is not None else {})}
                 for d, v, lab in zip(self.series.dates, self.series.values, self.series.labels, strict=True)
             ],
-            "rules": self.rules,
-            "pdsa": self.pdsa,
+            "rules": self.rules.as_dict(),
+            "pdsa": [m.as_dict() for m in self.pdsa],
             "target": self.series.target,
             "warnings": list(self.warnings),
         }
         if self.limits is not None:
-            doc["limits"] = self.limits
+            doc["limits"] = self.limits.as_dict()
         return doc
 
     def reading(self) -> str:
@@ -106,8 +194,8 @@ class ChartResult:
         n = len(s.values)
         parts = [f"{n} point{'s' if n != 1 else ''} of {s.name}"]
         base = "all points" if self.baseline_n == n else f"the first {self.baseline_n}"
-        if self.pdsa and self.pdsa[0]["index"] is not None and self.baseline_n == self.pdsa[0]["index"]:
-            base += f" (before {self.pdsa[0]['id']})"
+        if self.pdsa and self.pdsa[0].index is not None and self.baseline_n == self.pdsa[0].index:
+            base += f" (before {self.pdsa[0].id})"
         word = "median" if self.kind == "run" else "mean"
         if self.centre is not None:
             parts.append(f"baseline {word} {round(self.centre, 1):g} {s.unit} from {base}")
@@ -118,33 +206,30 @@ class ChartResult:
         def since(idx: list[int]) -> str:
             first = idx[0]
             when = s.dates[first].isoformat()
-            cyc = [p["id"] for p in self.pdsa if p["index"] is not None and p["index"] <= first]
+            cyc = [p.id for p in self.pdsa if p.index is not None and p.index <= first]
             return f" from {when}" + (f" (since {cyc[-1]})" if cyc else "")
 
-        if self.kind == "run":
-            if r["shift"]:
-                side = "below" if s.values[r["shift"][0]] < (self.centre_line[r["shift"][0]] or 0) else "above"
-                found.append(f"{len(r['shift'])} points in runs of 6 or more {side} the baseline median"
-                             f"{since(r['shift'])}: a shift")  # fmt: skip
-            if r["trend"]:
-                found.append(f"{len(r['trend'])} points rising or falling in runs of 5 or more{since(r['trend'])}: "
-                             "a trend")  # fmt: skip
-            if r["runs"]["signal"]:
-                found.append(f"{r['runs']['signal']} runs ({r['runs']['count']}; expected "
-                             f"{r['runs']['lower']}–{r['runs']['upper']})")  # fmt: skip
-            if r["astronomical"]:
-                found.append(f"{len(r['astronomical'])} astronomical point(s){since(r['astronomical'])}")
-            a = r["anhoej"]
-            if a["signal"]:
-                found.append(f"Anhøj rules signal (longest run {a['longest_run']} > {a['longest_run_max']} or "
-                             f"crossings {a['crossings']} < {a['crossings_min']})")  # fmt: skip
+        if isinstance(r, RunRules):
+            if r.shift:
+                side = "below" if s.values[r.shift[0]] < (self.centre_line[r.shift[0]] or 0) else "above"
+                found.append(f"{len(r.shift)} points in runs of 6 or more {side} the baseline median"
+                             f"{since(r.shift)}: a shift")  # fmt: skip
+            if r.trend:
+                found.append(f"{len(r.trend)} points rising or falling in runs of 5 or more{since(r.trend)}: a trend")
+            if r.runs.signal:
+                found.append(f"{r.runs.signal} runs ({r.runs.count}; expected {r.runs.lower}–{r.runs.upper})")
+            if r.astronomical:
+                found.append(f"{len(r.astronomical)} astronomical point(s){since(r.astronomical)}")
+            a = r.anhoej
+            if a.signal:
+                found.append(f"Anhøj rules signal (longest run {a.longest_run} > {a.longest_run_max} or "
+                             f"crossings {a.crossings} < {a.crossings_min})")  # fmt: skip
         else:
-            names = {"outside": "point(s) outside the limits", "seven_one_side": "points in runs of 7 on one side "
-                     "of the mean", "seven_trend": "points in runs of 7 rising or falling",
-                     "two_of_three": "points in 2 of 3 beyond two thirds of the way to a limit"}  # fmt: skip
-            for key, label in names.items():
-                if r[key]:
-                    found.append(f"{len(r[key])} {label}{since(r[key])}")
+            named = [(r.outside, "point(s) outside the limits"),
+                     (r.seven_one_side, "points in runs of 7 on one side of the mean"),
+                     (r.seven_trend, "points in runs of 7 rising or falling"),
+                     (r.two_of_three, "points in 2 of 3 beyond two thirds of the way to a limit")]  # fmt: skip
+            found += [f"{len(idx)} {label}{since(idx)}" for idx, label in named if idx]
         text += ("Signals: " + "; ".join(found) + ".") if found else "No signal: the variation looks like common cause."
         if self.warnings:
             text += " Note: " + " ".join(self.warnings)
@@ -272,11 +357,11 @@ def write_chart(result: ChartResult, path: str | Path, *, title: str | None = No
 # --- baseline and PDSA --------------------------------------------------------------------
 
 
-def _pdsa_marks(series: Series, pdsa: PdsaLog | None) -> tuple[list[dict[str, Any]], list[str]]:
-    marks: list[dict[str, Any]] = []
+def _pdsa_marks(series: Series, pdsa: PdsaLog | None) -> tuple[tuple[PdsaMark, ...], list[str]]:
+    marks: list[PdsaMark] = []
     warnings: list[str] = []
     if pdsa is None:
-        return marks, warnings
+        return (), warnings
     dates = series.dates
     for c in pdsa.cycles:
         idx = next((i for i, d in enumerate(dates) if d >= c.start), None)
@@ -285,16 +370,16 @@ def _pdsa_marks(series: Series, pdsa: PdsaLog | None) -> tuple[list[dict[str, An
             idx = None
         elif c.start < dates[0]:
             warnings.append(f"{c.id} starts ({c.start}) before the first point.")
-        marks.append({"id": c.id, "date": c.start.isoformat(), "index": idx, "title": c.title})
-    return marks, warnings
+        marks.append(PdsaMark(id=c.id, date=c.start, index=idx, title=c.title))
+    return tuple(marks), warnings
 
 
-def _baseline_n(n: int, marks: list[dict[str, Any]], baseline: int | None, default: int | None) -> int:
+def _baseline_n(n: int, marks: tuple[PdsaMark, ...], baseline: int | None, default: int | None) -> int:
     if baseline is not None:
         if baseline < 1:
             raise ChartError(f"--baseline must be at least 1 (got {baseline})")
         return min(baseline, n)
-    first = next((m["index"] for m in marks if m["index"] is not None and m["index"] > 0), None)
+    first = next((m.index for m in marks if m.index is not None and m.index > 0), None)
     if first is not None:
         return int(first)
     return n if default is None else min(default, n)
@@ -430,7 +515,7 @@ def run_chart(
     crossings = int((np.diff(side[side != 0]) != 0).sum()) if useful else 0
     lim = runs_limits(useful)
     runs = crossings + 1 if useful else 0
-    signal = None
+    signal: Literal["too few", "too many"] | None = None
     if lim is not None:
         signal = "too few" if runs < lim[0] else ("too many" if runs > lim[1] else None)
     longest = max((len(g) for g in _groups(side[side != 0])), default=0)
@@ -438,19 +523,14 @@ def run_chart(
     q1, q3 = np.quantile(values[:bn], [0.25, 0.75])
     iqr = q3 - q1
     astro = [] if iqr == 0 else [int(i) for i in np.flatnonzero((values > q3 + 3 * iqr) | (values < q1 - 3 * iqr))]
-    rules = {
-        "shift": _side_runs(side, 6),
-        "trend": _trends(values, 5, skip_ties=True),
-        "astronomical": astro,
-        "runs": {"count": runs, "lower": lim[0] if lim else None, "upper": lim[1] if lim else None, "signal": signal},
-        "anhoej": {
-            "longest_run": longest,
-            "longest_run_max": amax,
-            "crossings": crossings,
-            "crossings_min": cmin,
-            "signal": bool(useful and (longest > amax or crossings < cmin)),
-        },
-    }
+    rules = RunRules(
+        shift=_side_runs(side, 6),
+        trend=_trends(values, 5, skip_ties=True),
+        astronomical=astro,
+        runs=RunsTest(count=runs, lower=lim[0] if lim else None, upper=lim[1] if lim else None, signal=signal),
+        anhoej=AnhoejTest(longest_run=longest, longest_run_max=amax, crossings=crossings, crossings_min=cmin,
+                          signal=bool(useful and (longest > amax or crossings < cmin))),
+    )  # fmt: skip
     return ChartResult(kind="run", series=series, baseline_n=bn, centre=median, centre_line=(median,) * n,
                        rules=rules, pdsa=marks, warnings=tuple(warnings), better=better)  # fmt: skip
 
@@ -516,13 +596,13 @@ def xmr_chart(
     bn = _baseline_n(n, marks, baseline, 12)
     if bn < 12:
         warnings.append(f"The limits rest on {bn} points; they are trial limits until there are 12.")
-    known = {m["id"]: m for m in marks}
+    known = {m.id: m for m in marks}
     cuts = [0]
     for rid in rebase:
         if rid not in known:
             raise ChartError(f"--rebase names '{rid}', which is not a cycle in the PDSA log "
                              f"({', '.join(known) or 'no log given'})")  # fmt: skip
-        idx = known[rid]["index"]
+        idx = known[rid].index
         if idx is not None and idx > 0:
             cuts.append(int(idx))
     cuts = sorted(set(cuts))
@@ -564,11 +644,9 @@ def xmr_chart(
             two3.update(hi)
         if len(lo) >= 2:
             two3.update(lo)
-    rules = {"outside": outside, "seven_one_side": seven_side, "seven_trend": seven_trend,
-             "two_of_three": sorted(two3)}  # fmt: skip
-    limits = {k: _r(first_limits[k]) for k in ("ucl", "lcl", "upper_two_thirds", "lower_two_thirds", "mr_bar")}
-    if len(segments) > 1:
-        limits["segments"] = segments  # type: ignore[assignment]
+    rules = XmrRules(outside=outside, seven_one_side=seven_side, seven_trend=seven_trend, two_of_three=sorted(two3))
+    limits = XmrLimits(**{k: _r(first_limits[k]) for k in ("ucl", "lcl", "upper_two_thirds", "lower_two_thirds",
+                                                           "mr_bar")}, segments=tuple(segments))  # fmt: skip
     return ChartResult(
         kind="xmr",
         series=series,
@@ -605,7 +683,7 @@ def chart_figure(result: ChartResult, *, fmt: str = "svg", title: str | None = N
     fig = Figure(figsize=(10.5, 4.6), dpi=100)
     ax = fig.add_axes((0.07, 0.2, 0.68, 0.68))
     ax.plot(x, y, color=GREY, lw=1.2, marker="o", ms=5, mfc="white", mec=GREY, zorder=2, label="points")
-    flagged = sorted({i for key, v in result.rules.items() if isinstance(v, list) for i in v})
+    flagged = result.rules.flagged()
     if flagged:
         colours = []
         for i in flagged:
@@ -632,11 +710,11 @@ def chart_figure(result: ChartResult, *, fmt: str = "svg", title: str | None = N
                    edgecolors=ORANGE, label="open, already over target", zorder=3)  # fmt: skip
     top = float(np.nanmax([*y, *(s.open_values or [0]), s.target or 0])) if len(y) else 1.0
     for m in result.pdsa:
-        if m["index"] is None:
+        if m.index is None:
             continue
-        xi = m["index"] - 0.5
+        xi = m.index - 0.5
         ax.axvline(xi, color=BLUE, lw=1.0, ls="-", alpha=0.7)
-        ax.text(xi + 0.1, top * 1.04 + 0.01, m["id"], color=BLUE, fontsize=9, ha="left", va="bottom")
+        ax.text(xi + 0.1, top * 1.04 + 0.01, m.id, color=BLUE, fontsize=9, ha="left", va="bottom")
     ticks = list(range(0, len(x), max(1, len(x) // 12)))
     ax.set_xticks(ticks)
     ax.set_xticklabels([s.dates[i].isoformat() for i in ticks], rotation=35, ha="right", fontsize=8)
