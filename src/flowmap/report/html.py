@@ -18,14 +18,14 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from flowmap import __version__
-from flowmap.analysis.metrics import RAG_RULE, audit, drift, map_metrics
+from flowmap.analysis.metrics import audit, drift, map_metrics
 from flowmap.analysis.replay import Replay
 from flowmap.errors import FlowmapError
 from flowmap.files.pdsa import PdsaLog
-from flowmap.model.calendars import days_word
 from flowmap.privacy import pseudonymise, suppress
 from flowmap.render.layout import Renderer
 from flowmap.render.maps import render_map
+from flowmap.report.words import method_notes, summary_sentences
 from flowmap.simulation.change import Change
 from flowmap.spc.charts import chart_figure, pseudonymise_series, run_chart, target_series
 
@@ -101,47 +101,47 @@ def report_html(
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     process = result.process
-    counts = result.counts
     d = drift(result)
-    metrics = map_metrics(result)
     t = suppress_below
-    unit = days_word(process.clock)
-    summary = [
-        f"{suppress(counts['cases'], t)} cases: {suppress(counts['complete'], t)} complete, "
-        f"{suppress(counts['open'], t)} open, of which {suppress(counts['stalled'], t)} are stalled (over the "
-        "target of the step they are at).",
-    ]
-    top = d.steps[d.steps["excess_days"] > 0].head(1)
-    if len(top):
-        row = top.iloc[0]
-        summary.append(
-            f"The biggest drift point is '{row['label']}' ({row['lane'] or 'no lane'}): "
-            f"{suppress(int(row['breaches']), t)} of {suppress(int(row['visits']), t)} visits over its target of "
-            f"{row['target']:g} {unit}, {row['excess_days']:.0f} {unit} over in all."
-        )
-    for r in d.targets.to_dict("records"):
-        judged = int(r["met"]) + int(r["missed"]) + int(r["overdue"])
-        if judged:
-            met, of, running = suppress(int(r["met"]), t), suppress(judged, t), suppress(int(r["running"]), t)
-            summary.append(
-                f"{r['label']}: met for {met} of {of} ({100 * r['met_rate']:.0f}%); {running} still running."
-            )
-    if counts["deviating"]:
-        summary.append(f"{suppress(counts['deviating'], t)} cases left the declared path at least once.")
-    warnings = []
-    if counts["cases"] < 10:
-        warnings.append(f"Only {counts['cases']} cases: figures and charts say little at this size.")
-
-    map_svg = _svg(render_map(process, metrics, metric="drift", renderer=renderer, suppress=t))
     steps = d.steps.drop(columns=["step"]).rename(columns={"label": "step"})
-    drift_table = _table(steps, counts=("visits", "cases", "breaches"), threshold=t, rates=("breach_rate",))
     audit_rows = pseudonymise(audit(result), key)
-    audit_table = _table(audit_rows.head(60))
-    targets_table = _table(d.targets.drop(columns=["target"]).rename(columns={"label": "target"}),
-                           counts=("met", "missed", "overdue", "running", "void"), threshold=t,
-                           rates=("met_rate",))  # fmt: skip
+    targets = d.targets.drop(columns=["target"]).rename(columns={"label": "target"})
+    subtitle = f"As of {result.as_of.date()}"
+    if result.first_event is not None and result.last_event is not None:
+        subtitle += f" · events {result.first_event.date()} to {result.last_event.date()}"
+    env = Environment(loader=PackageLoader("flowmap.report", "templates"), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+    return env.get_template("report.html.j2").render(
+        version=__version__,
+        title=process.title,
+        subtitle=subtitle,
+        summary=summary_sentences(result, d, suppress_below=t),
+        warnings=_warnings(result),
+        map_svg=_svg(render_map(process, map_metrics(result), metric="drift", renderer=renderer, suppress=t)),
+        drift_table=_table(steps, counts=("visits", "cases", "breaches"), threshold=t, rates=("breach_rate",)),
+        audit_rows=len(audit_rows),
+        audit_table=_table(audit_rows.head(60)),
+        targets_table=_table(
+            targets, counts=("met", "missed", "overdue", "running", "void"), threshold=t, rates=("met_rate",)
+        ),
+        charts=_charts(result, pdsa, key),
+        pdsa=list(pdsa.cycles) if pdsa else [],
+        simulation=_simulation(result, changes, runs=runs, seed=seed),
+        ledger=result.ledger.lines(),
+        problems=_problem_rows(result.ledger, key),
+        method=method_notes(result, suppress_below=t, pseudonymised=bool(key)),
+    )
+
+
+def _warnings(result: Replay) -> list[str]:
+    n = result.counts["cases"]
+    return [f"Only {n} cases: figures and charts say little at this size."] if n < 10 else []
+
+
+def _charts(result: Replay, pdsa: PdsaLog | None, key: str | None) -> list[dict[str, Any]]:
+    """A run chart per span target, with its reading in words."""
     charts = []
-    for target in process.targets:
+    for target in result.process.targets:
         series = target_series(result, target.id)
         if not series.values:
             continue
@@ -154,55 +154,22 @@ def report_html(
             "svg": _svg(chart_figure(chart, fmt="svg")),
             "reading": chart.reading(),
         })  # fmt: skip
-    simulation = None
-    if changes:
-        from flowmap.simulation.simulate import fit, simulate
+    return charts
 
-        res = simulate(fit(result), changes, runs=runs, seed=seed)
-        simulation = {
-            "note": f"{res.runs} simulated runs of {res.cases} cases each, seed {res.seed}; figures are averages "
-                    "over runs, with 95% intervals. See docs/what-if.md for what the model assumes.",
-            "table": _table(res.summary()),
-            "sentences": res.sentences(process),
-        }  # fmt: skip
-    method = [
-        f"Clock: {unit} (calendar: {process.calendar}); as of {result.as_of.date()}; a visit lasts from its entry to "
-        "the next step's entry; the last visit of an open case runs to the as-of date.",
-        f"Red, amber, green on the map: {RAG_RULE}.",
-        "Span targets: the clock starts at the first entry to 'from' and stops at the first entry to 'to' after it; "
-        "met rate = met / (met + missed + overdue).",
-        "Run charts: baseline median from the points before the first PDSA cycle (else all points); IHI rules "
-        "(shift: 6 or more on one side; trend: 5 or more rising or falling, ties skipped; too few or too many runs; "
-        "astronomical points) and Anhøj rules (longest run, crossings).",
-        f"flowmap {__version__}; process file {process.path.name if process.path else process.id}.",
-    ]
-    if t:
-        method.append(f"Counts below {t} are shown as <{t}.")
-    if key:
-        method.append("Case ids are keyed pseudonyms (HMAC-SHA256); the key is not in this report.")
-    subtitle = f"As of {result.as_of.date()}"
-    if result.first_event is not None and result.last_event is not None:
-        subtitle += f" · events {result.first_event.date()} to {result.last_event.date()}"
-    env = Environment(loader=PackageLoader("flowmap.report", "templates"), autoescape=select_autoescape(["html", "j2"]),
-                      trim_blocks=True, lstrip_blocks=True)  # fmt: skip
-    return env.get_template("report.html.j2").render(
-        version=__version__,
-        title=process.title,
-        subtitle=subtitle,
-        summary=summary,
-        warnings=warnings,
-        map_svg=map_svg,
-        drift_table=drift_table,
-        audit_rows=len(audit_rows),
-        audit_table=audit_table,
-        targets_table=targets_table,
-        charts=charts,
-        pdsa=list(pdsa.cycles) if pdsa else [],
-        simulation=simulation,
-        ledger=result.ledger.lines(),
-        problems=_problem_rows(result.ledger, key),
-        method=method,
-    )
+
+def _simulation(result: Replay, changes: Sequence[Change], *, runs: int, seed: int) -> dict[str, Any] | None:
+    """The simulated changes against the baseline fitted on this data, or None without changes."""
+    if not changes:
+        return None
+    from flowmap.simulation.simulate import fit, simulate
+
+    res = simulate(fit(result), changes, runs=runs, seed=seed)
+    return {
+        "note": f"{res.runs} simulated runs of {res.cases} cases each, seed {res.seed}; figures are averages "
+                "over runs, with 95% intervals. See docs/what-if.md for what the model assumes.",
+        "table": _table(res.summary()),
+        "sentences": res.sentences(result.process),
+    }  # fmt: skip
 
 
 def _problem_rows(ledger: Any, key: str | None, first: int = 20) -> dict[str, Any]:
