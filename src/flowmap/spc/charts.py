@@ -565,6 +565,73 @@ def _limits(values: Float, screen: bool, floor_zero: bool) -> dict[str, float]:
     }
 
 
+def _rebase_cuts(marks: tuple[PdsaMark, ...], rebase: tuple[str, ...]) -> list[int]:
+    """The points where a new set of limits starts: 0, and each rebased PDSA cycle's first point."""
+    known = {m.id: m for m in marks}
+    cuts = [0]
+    for rid in rebase:
+        if rid not in known:
+            raise ChartError(f"--rebase names '{rid}', which is not a cycle in the PDSA log "
+                             f"({', '.join(known) or 'no log given'})")  # fmt: skip
+        idx = known[rid].index
+        if idx is not None and idx > 0:
+            cuts.append(int(idx))
+    return sorted(set(cuts))
+
+
+def _xmr_lines(
+    values: Float, cuts: list[int], bn: int, screen: bool, floor_zero: bool
+) -> tuple[dict[str, list[float | None]], list[dict[str, Any]], dict[str, float]]:
+    """Per point, the mean and limits of its segment; the segments; the first segment's limits."""
+    n = len(values)
+    bounds = [*cuts, n]
+    lines: dict[str, list[float | None]] = {k: [None] * n for k in ("mean", "ucl", "lcl", "upper_two_thirds",
+                                                                     "lower_two_thirds")}  # fmt: skip
+    segments = []
+    first_limits: dict[str, float] = {}
+    for s, e in itertools.pairwise(bounds):
+        seg_base = values[s : s + (bn if s == 0 else min(12, e - s))]
+        lim = _limits(seg_base, screen, floor_zero)
+        if s == 0:
+            first_limits = lim
+        segments.append({"start": s, **{k: _r(v) for k, v in lim.items()}})
+        for k in lines:
+            for i in range(s, e):
+                lines[k][i] = lim[k]
+    return lines, segments, first_limits
+
+
+def _xmr_signals(
+    values: Float, lines: dict[str, list[float | None]]
+) -> tuple[list[int], list[int], list[int], list[int]]:
+    """The points each special-cause rule flags: outside, seven on one side, seven trending, two of three."""
+    n = len(values)
+    mean_a = np.array(lines["mean"], dtype=float)
+    ucl = np.array(lines["ucl"], dtype=float)
+    lcl = np.array(lines["lcl"], dtype=float)
+    up2 = np.array(lines["upper_two_thirds"], dtype=float)
+    lo2 = np.array(lines["lower_two_thirds"], dtype=float)
+    outside = [int(i) for i in np.flatnonzero((values > ucl + 1e-12) | (values < lcl - 1e-12))]
+    side = np.sign(np.round(values - mean_a, 12)).astype(np.int64)
+    seven_side: list[int] = []
+    start = 0
+    for i in range(1, n + 1):  # points on the mean break a run here (and are never flagged)
+        if i == n or side[i] != side[start]:
+            if side[start] != 0 and i - start >= 7:
+                seven_side.extend(range(start, i))
+            start = i
+    two3: set[int] = set()
+    for i in range(n - 2):
+        win = range(i, i + 3)
+        hi = [j for j in win if values[j] > up2[j]]
+        lo = [j for j in win if values[j] < lo2[j]]
+        if len(hi) >= 2:
+            two3.update(hi)
+        if len(lo) >= 2:
+            two3.update(lo)
+    return outside, seven_side, _trends(values, 7, skip_ties=False), sorted(two3)
+
+
 def xmr_chart(
     series: Series,
     *,
@@ -596,55 +663,10 @@ def xmr_chart(
     bn = _baseline_n(n, marks, baseline, 12)
     if bn < 12:
         warnings.append(f"The limits rest on {bn} points; they are trial limits until there are 12.")
-    known = {m.id: m for m in marks}
-    cuts = [0]
-    for rid in rebase:
-        if rid not in known:
-            raise ChartError(f"--rebase names '{rid}', which is not a cycle in the PDSA log "
-                             f"({', '.join(known) or 'no log given'})")  # fmt: skip
-        idx = known[rid].index
-        if idx is not None and idx > 0:
-            cuts.append(int(idx))
-    cuts = sorted(set(cuts))
-    bounds = [*cuts, n]
-    lines: dict[str, list[float | None]] = {k: [None] * n for k in ("mean", "ucl", "lcl", "upper_two_thirds",
-                                                                     "lower_two_thirds")}  # fmt: skip
-    segments = []
-    first_limits: dict[str, float] = {}
-    for s, e in itertools.pairwise(bounds):
-        seg_base = values[s : s + (bn if s == 0 else min(12, e - s))]
-        lim = _limits(seg_base, screen, floor_zero)
-        if s == 0:
-            first_limits = lim
-        segments.append({"start": s, **{k: _r(v) for k, v in lim.items()}})
-        for k in lines:
-            for i in range(s, e):
-                lines[k][i] = lim[k]
-    mean_a = np.array(lines["mean"], dtype=float)
-    ucl = np.array(lines["ucl"], dtype=float)
-    lcl = np.array(lines["lcl"], dtype=float)
-    up2 = np.array(lines["upper_two_thirds"], dtype=float)
-    lo2 = np.array(lines["lower_two_thirds"], dtype=float)
-    outside = [int(i) for i in np.flatnonzero((values > ucl + 1e-12) | (values < lcl - 1e-12))]
-    side = np.sign(np.round(values - mean_a, 12)).astype(np.int64)
-    seven_side: list[int] = []
-    start = 0
-    for i in range(1, n + 1):  # points on the mean break a run here (and are never flagged)
-        if i == n or side[i] != side[start]:
-            if side[start] != 0 and i - start >= 7:
-                seven_side.extend(range(start, i))
-            start = i
-    seven_trend = _trends(values, 7, skip_ties=False)
-    two3: set[int] = set()
-    for i in range(n - 2):
-        win = range(i, i + 3)
-        hi = [j for j in win if values[j] > up2[j]]
-        lo = [j for j in win if values[j] < lo2[j]]
-        if len(hi) >= 2:
-            two3.update(hi)
-        if len(lo) >= 2:
-            two3.update(lo)
-    rules = XmrRules(outside=outside, seven_one_side=seven_side, seven_trend=seven_trend, two_of_three=sorted(two3))
+    cuts = _rebase_cuts(marks, rebase)
+    lines, segments, first_limits = _xmr_lines(values, cuts, bn, screen, floor_zero)
+    outside, seven_side, seven_trend, two3 = _xmr_signals(values, lines)
+    rules = XmrRules(outside=outside, seven_one_side=seven_side, seven_trend=seven_trend, two_of_three=two3)
     limits = XmrLimits(**{k: _r(first_limits[k]) for k in ("ucl", "lcl", "upper_two_thirds", "lower_two_thirds",
                                                            "mr_bar")}, segments=tuple(segments))  # fmt: skip
     return ChartResult(
