@@ -32,6 +32,25 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def _free_process(log: EventLog) -> Process:
+    """A process with a step per event name (spellings that normalise alike share one) and no moves."""
+    counts = log.events["event"].astype(str).value_counts()
+    by_key: dict[str, list[str]] = {}
+    for name in counts.index:  # most frequent spelling first
+        by_key.setdefault(normalise_name(name), []).append(name)
+    ids: dict[str, str] = {}
+    used: set[str] = set()
+    for key in sorted(by_key):
+        base = _slug(key)
+        sid, i = base, 2
+        while sid in used:
+            sid, i = f"{base}_{i}", i + 1
+        used.add(sid)
+        ids[key] = sid
+    steps = tuple(Step(id=ids[k], label=names[0], events=tuple(names), start=True) for k, names in by_key.items())
+    return Process(id="free", title="free", steps=steps)
+
+
 def discover(log: EventLog, *, process_id: str = "discovered", title: str | None = None) -> str:
     """Return the text of a draft process file (format 1) for ``log``.
 
@@ -49,28 +68,8 @@ def discover(log: EventLog, *, process_id: str = "discovered", title: str | None
     str
         YAML text that passes ``flowmap validate``.
     """
-    events = log.events
-    raw_names = events["event"].astype(str)
-    counts = raw_names.value_counts()
-    by_key: dict[str, list[str]] = {}
-    for name in counts.index:  # most frequent spelling first
-        by_key.setdefault(normalise_name(name), []).append(name)
-    ids: dict[str, str] = {}
-    used: set[str] = set()
-    for key in sorted(by_key):
-        base = _slug(key)
-        sid, i = base, 2
-        while sid in used:
-            sid, i = f"{base}_{i}", i + 1
-        used.add(sid)
-        ids[key] = sid
-    # A free process: every name a step, nothing declared. Replay gives visits and moves.
-    free = Process(
-        id="free",
-        title="free",
-        steps=tuple(Step(id=ids[k], label=names[0], events=tuple(names), start=True) for k, names in by_key.items()),
-    )
-    result = replay(free, log)
+    free = _free_process(log)
+    result = replay(free, log)  # every name a step, nothing declared: replay gives visits and moves
     visits = result.visits
     codes = result.visit_codes()
     # Order steps by where they tend to happen in a case (median visit number), then by name.

@@ -668,6 +668,10 @@ def combine(process: Process, parts: list[Replay], *, source: str) -> Replay:
     Cases are put back in the order of their ids, visits in case then time
     order, and every code renumbered, so the result is the one
     :func:`replay` gives on all the events at once.
+
+    Reason for its length: each of the four tables is recoded and its column
+    types restored in a few lines; split apart, the shared renumbering would
+    have to be passed to every part.
     """
     parts = [p for p in parts if len(p.cases)]
     if not parts:

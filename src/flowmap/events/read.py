@@ -539,6 +539,32 @@ def _wide_columns(raw: pd.DataFrame, process: Process | None, exclude: set[str])
     return out
 
 
+def _summary_cells(
+    ledger: Ledger,
+    raw: pd.DataFrame,
+    case: str,
+    positions: npt.NDArray[np.int64],
+    summary: npt.NDArray[np.bool_],
+    rows: list[npt.NDArray[np.int64]],
+    columns: list[str],
+    values: list[Any],
+) -> Ledger:
+    """A summary row's step cells set aside (with their addresses); a summary row with none, noted."""
+    if rows:
+        ledger = ledger.add("summary_row", np.concatenate(rows), column=np.asarray(columns, dtype=object),
+                            values=values)  # fmt: skip
+    bare = summary & ~np.isin(positions, np.concatenate(rows) if rows else np.array([], dtype=np.int64))
+    if bare.any():
+        ledger = ledger.note(
+            "summary rows with no step dates left out: "
+            + ", ".join(
+                f"{ledger.place(int(p), case)} {v!r}"
+                for p, v in zip(positions[bare], _summary_values(raw, case, bare), strict=True)
+            )
+        )
+    return ledger
+
+
 def _wide(
     raw: pd.DataFrame,
     case: str,
@@ -590,20 +616,7 @@ def _wide(
     )
     if words:
         ledger = ledger.with_not_yet(words)
-    if sum_rows:
-        rows = np.concatenate(sum_rows)
-        ledger = ledger.add("summary_row", rows, column=np.asarray(sum_cols, dtype=object), values=sum_vals)
-    bare = summary.copy()
-    for r in np.unique(np.concatenate(sum_rows)) if sum_rows else []:
-        bare[positions == r] = False
-    if bare.any():
-        ledger = ledger.note(
-            "summary rows with no step dates left out: "
-            + ", ".join(
-                f"{ledger.place(int(p), case)} {v!r}"
-                for p, v in zip(positions[bare], _summary_values(raw, case, bare), strict=True)
-            )
-        )
+    ledger = _summary_cells(ledger, raw, case, positions, summary, sum_rows, sum_cols, sum_vals)
     if not parts:
         frame = pd.DataFrame({"case_id": pd.Series(dtype="string"), "event": pd.Series(dtype=object),
                               "row": pd.Series(dtype=np.int64), "column": pd.Series(dtype=object),

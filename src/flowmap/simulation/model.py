@@ -158,6 +158,31 @@ def _build(
     cases: int,
 ) -> Model:
     params: list[Parameter] = []
+    durations = _durations(process, visits, params)
+    moves = _moves(process, moves_seen, params)
+    starts = _starts(process, firsts, params)
+    per_day = _arrivals(process, arrivals, params)
+    return Model(
+        process=process,
+        steps=process.step_ids,
+        ends=frozenset(process.end_steps),
+        lanes={s.id: s.lane for s in process.steps},
+        durations=durations,
+        moves=moves,
+        starts=starts,
+        arrivals_per_day=per_day,
+        targets=process.targets,
+        step_targets={s.id: s.target for s in process.steps},
+        parameters=tuple(params),
+        cases=cases,
+        events={s.id: s.events[0] if s.events else s.id for s in process.steps},
+    )
+
+
+def _durations(
+    process: Process, visits: dict[str, npt.NDArray[np.float64]] | None, params: list[Parameter]
+) -> dict[str, Duration]:
+    """Each step's time: its data as it is, smoothed data, its ``typical``, or a default of 1 day."""
     durations: dict[str, Duration] = {}
     for s in process.steps:
         if s.end:
@@ -177,6 +202,13 @@ def _build(
             source = "default"
         durations[s.id] = d
         params.append(Parameter("duration", s.id, None, d.typical(), source, len(data)))
+    return durations
+
+
+def _moves(
+    process: Process, moves_seen: dict[str, dict[str, int]] | None, params: list[Parameter]
+) -> dict[str, dict[str, float]]:
+    """The chances of each move out of a step: observed, or the file's probabilities with the rest split evenly."""
     moves: dict[str, dict[str, float]] = {}
     for s in process.steps:
         if s.end:
@@ -185,8 +217,7 @@ def _build(
         total = sum(seen.values())
         if total >= MIN_DATA:
             moves[s.id] = {to: c / total for to, c in seen.items()}
-            for to, p in moves[s.id].items():
-                params.append(Parameter("probability", s.id, to, p, "data", total))
+            params.extend(Parameter("probability", s.id, to, p, "data", total) for to, p in moves[s.id].items())
             continue
         declared = [t for t in process.transitions if t.from_step == s.id]
         if not declared:  # not an end step but no way out: validation forbids this, keep it safe
@@ -200,6 +231,11 @@ def _build(
         for t in declared:
             source = "process file" if t.probability is not None else "even split"
             params.append(Parameter("probability", s.id, t.to_step, moves[s.id][t.to_step], source, total))
+    return moves
+
+
+def _starts(process: Process, firsts: dict[str, int] | None, params: list[Parameter]) -> dict[str, float]:
+    """The chances of each start step: observed first steps, else the process's start steps evenly."""
     if firsts:
         total = sum(firsts.values())
         starts = {k: c / total for k, c in firsts.items()}
@@ -208,28 +244,17 @@ def _build(
         ids = process.start_steps or (process.step_ids[0],)
         starts = {k: 1 / len(ids) for k in ids}
         src, n = "process file", 0
-    for k, p in starts.items():
-        params.append(Parameter("start", k, None, p, src, n))
+    params.extend(Parameter("start", k, None, p, src, n) for k, p in starts.items())
+    return starts
+
+
+def _arrivals(process: Process, arrivals: npt.NDArray[np.datetime64] | None, params: list[Parameter]) -> float:
+    """Arrivals per process-clock day, from the case start dates (else one a week)."""
     unit = CLOCK_RATIO if process.clock == "working_days" else 1.0  # arrivals per clock day
     if arrivals is not None and len(arrivals) >= 2 and arrivals[-1] > arrivals[0]:
         span = (arrivals[-1] - arrivals[0]) / np.timedelta64(1, "D")
         per_day = (len(arrivals) - 1) / float(span) * unit
         params.append(Parameter("arrivals", None, None, per_day * 7 / unit, "data", len(arrivals)))
-    else:
-        per_day = 1 / 7 * unit
-        params.append(Parameter("arrivals", None, None, 1.0, "default", 0))
-    return Model(
-        process=process,
-        steps=process.step_ids,
-        ends=frozenset(process.end_steps),
-        lanes={s.id: s.lane for s in process.steps},
-        durations=durations,
-        moves=moves,
-        starts=starts,
-        arrivals_per_day=per_day,
-        targets=process.targets,
-        step_targets={s.id: s.target for s in process.steps},
-        parameters=tuple(params),
-        cases=cases,
-        events={s.id: s.events[0] if s.events else s.id for s in process.steps},
-    )
+        return float(per_day)
+    params.append(Parameter("arrivals", None, None, 1.0, "default", 0))
+    return 1 / 7 * unit
