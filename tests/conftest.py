@@ -14,7 +14,7 @@ LOGS = Path(__file__).resolve().parent / "data" / "logs"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 REGEN = os.environ.get("FLOWMAP_REGEN_GOLDEN") == "1"
 
-# The running example used across tests and docs: design.md section 3, verbatim.
+# The running example used across tests and docs (docs/process-format.md).
 RUNNING_EXAMPLE = """\
 flowmap: 1                       # format version, required
 id: legal-advice                 # slug, required

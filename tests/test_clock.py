@@ -1,4 +1,4 @@
-"""Working-day and calendar-day clocks against hand-worked dates (design.md section 5)."""
+"""Working-day and calendar-day clocks against hand-worked dates (docs/semantics.md, "Replay")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Replay semantics (design.md section 5), one hand-worked case per rule."""
+"""Replay semantics (docs/semantics.md, "Replay"), one hand-worked case per rule."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Process files: the format of design.md section 3, and every located mistake."""
+"""Process files: the format of docs/process-format.md, and every located mistake."""
 
 from __future__ import annotations
 

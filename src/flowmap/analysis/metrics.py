@@ -1,7 +1,7 @@
 """Metrics from a replay: drift points per step, span-target summaries, edges, the stall audit.
 
 Each function takes a :class:`~flowmap.replay.Replay` and returns a DataFrame
-whose columns are exactly those of design.md section 6, so that CLI output,
+whose columns are exactly those of docs/semantics.md ("Tables"), so that CLI output,
 files and the report all say the same thing. Quantiles use linear
 interpolation, as numpy and pandas do by default.
 """

@@ -1,6 +1,6 @@
 """Replay: events x process -> visits, cases, deviations and span-target clocks.
 
-The semantics are design.md section 5, and this module is their one
+The semantics are docs/semantics.md ("Replay", "Span targets"), and this module is their one
 implementation. Everything is computed over the whole table at once (factorise,
 sort, shift, group-wise reductions); there is no Python loop per case or per
 event, only per step or per span target.

@@ -1,6 +1,6 @@
 """Process clocks: calendar days and working days, with UK holiday calendars.
 
-Two clocks count the days a case spends somewhere (design.md section 5):
+Two clocks count the days a case spends somewhere (docs/semantics.md, "Replay"):
 
 ``calendar_days``
     elapsed time in days (fractional when timestamps carry a time of day,

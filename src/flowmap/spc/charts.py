@@ -167,7 +167,7 @@ class ChartResult:
     better: Literal["lower", "higher"] | None = None
 
     def signals(self) -> dict[str, Any]:
-        """The JSON of design.md section 8 (``--signals``)."""
+        """The JSON of ``--signals`` (docs/semantics.md, "Charts")."""
         doc: dict[str, Any] = {
             "flowmap": "chart/1",
             "kind": self.kind,
