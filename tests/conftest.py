@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
+
+# Property tests run on a loaded 2-core CI machine: a generous per-example deadline (a real
+# slowdown still fails) and no too-slow health check, for every Hypothesis test at once.
+settings.register_profile("flowmap", deadline=timedelta(seconds=10), suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("flowmap")
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"

@@ -20,6 +20,8 @@ from .conftest import PROCESSES
 
 pytest.importorskip("distributed", reason="the Dask engine is an optional extra; `make test` installs it")
 
+pytestmark = pytest.mark.slow  # each test starts a real LocalCluster
+
 LEGAL = PROCESSES / "legal-advice.yaml"
 
 

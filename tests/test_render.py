@@ -201,7 +201,13 @@ def test_mermaid_ids_are_safe_and_lanes_are_subgraphs() -> None:
     mmd = map_mermaid(load_process(LEGAL))
     assert 'subgraph lane0["Social Work"]' in mmd
     assert "n0([" in mmd  # start step: stadium shape
-    assert " end\n" not in mmd.replace("  end\n", "")  # 'end' only closes subgraphs, never names a node
+    # A step whose id is Mermaid's keyword 'end' is drawn under a safe id: 'end' only closes subgraphs.
+    hostile = map_mermaid(parse_process(HOSTILE))
+    assert "end" in parse_process(HOSTILE).step_ids
+    lines = [ln.strip() for ln in hostile.splitlines()]
+    assert lines.count("end") == 2  # the two lane subgraphs close, nothing else is called 'end'
+    assert not any(ln.startswith("end") and ln != "end" for ln in lines)
+    assert "n2[[" in hostile  # the end step, as an end-shaped node with its own id
 
 
 def test_map_reads_pm4py_receipt_log_via_discover() -> None:

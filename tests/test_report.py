@@ -97,6 +97,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.mark.skipif(CHROMIUM is None, reason="LOUD SKIP: Chromium is not installed, so the report was not checked in "
                                              "a browser (.ci/run installs Debian's chromium)")  # fmt: skip
+@pytest.mark.slow
 def test_report_in_headless_chromium(report_file: Path, tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="LOUD SKIP: playwright is not installed")
     errors: list[str] = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowmap.errors import SpecError
@@ -23,19 +23,19 @@ def _load(text: str) -> None:
         assert isinstance(result, Process)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300)
 @given(st.text())
 def test_arbitrary_text(text: str) -> None:
     _load(text)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300)
 @given(yaml_shaped)
 def test_arbitrary_yaml_shaped_data(data: object) -> None:
     _load(yaml.safe_dump(data, allow_unicode=True))
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200)
 @given(st.data())
 def test_mutated_running_example(data: st.DataObject) -> None:
     from .conftest import RUNNING_EXAMPLE

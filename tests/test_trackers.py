@@ -351,6 +351,7 @@ def long_process(tmp_path: Path, n: int) -> Path:
     return p
 
 
+@pytest.mark.slow
 def test_long_processes_draw_and_too_long_ones_say_what_to_do(runner: CliRunner, tmp_path: Path) -> None:
     p = long_process(tmp_path, 300)
     out = tmp_path / "m.svg"
