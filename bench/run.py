@@ -23,7 +23,7 @@ sys.path.insert(0, str(HERE))
 
 from stages import PEER_STAGES, STAGES, XES_STAGES  # noqa: E402
 
-SHARED = HERE.parent.parent / "shared" / "data"
+LOGS = HERE.parent / "tests" / "data" / "logs"  # the public logs kept in the repository
 from synthetic import write  # noqa: E402
 
 
@@ -93,8 +93,8 @@ def main() -> None:
     if args.skip_xes:
         return
     print("\nXES reading, real logs (best of runs, seconds, peak MB)")
-    for name in ("receipt.xes", "hospital_log_high.xes.gz"):
-        path = SHARED / name
+    for name in ("receipt.xes.gz", "hospital_log_high.xes.gz"):
+        path = LOGS / name
         if not path.exists():
             print(f"{name}: not present")
             continue
