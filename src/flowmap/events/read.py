@@ -422,10 +422,19 @@ def _drop_blank_rows(
     return frame[keep].reset_index(drop=True), positions[keep], n
 
 
+def _summary_words(values: pd.Series) -> npt.NDArray[np.bool_]:
+    """Which cells read like a summary (Total, Average, ...); a categorical column is read once per category."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cats = _summary_words(pd.Series(np.asarray(values.cat.categories, dtype=object)))
+        codes = np.asarray(values.cat.codes)
+        return np.where(codes >= 0, cats[np.maximum(codes, 0)] if len(cats) else False, False)
+    text = values.astype("string").str.strip().str.casefold().str.rstrip(":").str.strip()
+    return np.array(text.isin(SUMMARY_WORDS).fillna(False), dtype=bool)
+
+
 def _summary_rows(frame: pd.DataFrame, case: str) -> npt.NDArray[np.bool_]:
     """Rows whose case cell says Total, Average, ... or is empty beside cells that are only numbers."""
-    case_text = frame[case].astype("string").str.strip().str.casefold().str.rstrip(":").str.strip()
-    words = np.array(case_text.isin(SUMMARY_WORDS).fillna(False), dtype=bool)
+    words = _summary_words(frame[case])
     empty_case = _is_blank(frame[case])
     if not empty_case.any():
         return words
@@ -485,30 +494,37 @@ def _set_aside(
     record's ``cell_columns`` (the step column of the dated cell).
     """
     row = frame["row"].to_numpy()
-    ids = frame["case_id"].astype(object).to_numpy()
-    raw_vals = raw_time.reset_index(drop=True).to_numpy(dtype=object)
+    raw_time = raw_time.reset_index(drop=True)
     case_col, event_col, time_col = columns if columns is not None else (None, None, None)
     date_col: Any = cell_columns if cell_columns is not None else time_col
+
+    # Values and ids are looked up only for the rows set aside: a million typed dates turned
+    # into Python objects to report three of them would cost seconds.
+    def raw_vals_at(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.object_]:
+        return raw_time.iloc[np.flatnonzero(mask)].to_numpy(dtype=object)
+
+    def ids_at(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.object_]:
+        return frame["case_id"].iloc[np.flatnonzero(mask)].astype(object).to_numpy()
 
     def at(mask: npt.NDArray[np.bool_], col: Any) -> Any:
         return col[mask] if isinstance(col, np.ndarray) else col
 
     no_case = frame["case_id"].isna().to_numpy()
     ledger = ledger.add("no_case_id", row[no_case], column=at(no_case, case_col if columns else date_col),
-                        values=None if columns else raw_vals[no_case], case_ids=ids[no_case])  # fmt: skip
+                        values=None if columns else raw_vals_at(no_case), case_ids=ids_at(no_case))  # fmt: skip
     keep = ~no_case
     no_event = frame["event"].isna().to_numpy() & keep
-    ledger = ledger.add("no_event", row[no_event], column=event_col, case_ids=ids[no_event])
+    ledger = ledger.add("no_event", row[no_event], column=event_col, case_ids=ids_at(no_event))
     keep &= ~no_event
     nat = frame["timestamp"].isna().to_numpy() & keep & ~outside
-    ledger = ledger.add("unreadable_date", row[nat], column=at(nat, date_col), values=raw_vals[nat],
-                        case_ids=ids[nat])  # fmt: skip
+    ledger = ledger.add("unreadable_date", row[nat], column=at(nat, date_col), values=raw_vals_at(nat),
+                        case_ids=ids_at(nat))  # fmt: skip
     keep &= ~nat
     ts = frame["timestamp"].to_numpy()
     with np.errstate(invalid="ignore"):
         odd = keep & (outside | (ts < np.datetime64("1910-01-01")) | (ts >= np.datetime64("2100-01-01")))
-    ledger = ledger.add("implausible_date", row[odd], column=at(odd, date_col), values=raw_vals[odd],
-                        case_ids=ids[odd])  # fmt: skip
+    ledger = ledger.add("implausible_date", row[odd], column=at(odd, date_col), values=raw_vals_at(odd),
+                        case_ids=ids_at(odd))  # fmt: skip
     keep &= ~odd
     kept_idx = np.flatnonzero(keep)
     kept = frame.iloc[kept_idx]
@@ -517,7 +533,8 @@ def _set_aside(
     d = kept_idx[dup]
     dmask = np.zeros(len(frame), dtype=bool)
     dmask[d] = True
-    ledger = ledger.add("duplicate", row[d], column=at(dmask, date_col), values=raw_vals[d], case_ids=ids[d])
+    ledger = ledger.add("duplicate", row[d], column=at(dmask, date_col), values=raw_vals_at(dmask),
+                        case_ids=ids_at(dmask))  # fmt: skip
     return kept[~dup], ledger
 
 
