@@ -434,3 +434,38 @@ def test_the_library_refuses_bad_header_rows_and_sheet_options(tmp_path: Path) -
         read_events(p, header_row=5)
     with pytest.raises(FlowmapError, match="not one character"):
         read_events(p, delimiter="::")
+
+
+def test_line_numbers_stay_right_with_notes_that_span_lines_and_blank_rows(tmp_path: Path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_bytes(
+        b"Child ID,Advice needed,Sent to Legal,Notes\r\n,,,\r\n"
+        b'A1,06/01/2025,13/01/2025,"line one\r\nline two\r\nthree"\r\n\r\nA2,07/01/2025,bad,x\r\n,,,\r\nA3,zz,,\r\n'
+    )
+    log = read_events(p, process=load_process(LEGAL))
+    problems = log.ledger.problems()
+    assert problems[["row", "value"]].to_numpy().tolist() == [[7, "bad"], [9, "zz"]]  # the file's own lines
+    assert any("2 blank rows skipped" in n for n in log.ledger.notes)
+
+
+def test_a_sheet_that_starts_below_and_right_gives_true_cell_addresses(tmp_path: Path) -> None:
+    import datetime as dt
+
+    wb = Workbook()
+    ws = wb.active
+    ws["B1"] = "Referrals 2025"
+    ws.merge_cells("B1:E1")
+    ws["B2"] = "Team South"
+    for row in ([], [], [None, "Ref", "Stage", "Date", "Comment"], [None, "R1", "bundle sent", dt.datetime(2025, 1, 6)],
+                [None, "R1", "advice issued", "31/02/2025"], [None, "R2", "bundle sent", "awaiting"],
+                [None, "Total", 2]):  # fmt: skip
+        ws.append(row)
+    wb.save(tmp_path / "o.xlsx")
+    log = read_events(tmp_path / "o.xlsx")
+    assert log.columns == {"case": "Ref", "event": "Stage", "time": "Date"}
+    problems = log.ledger.problems()
+    assert problems[["cell", "reason"]].to_numpy().tolist() == [
+        ["D7", "unreadable date"],
+        ["B9", "summary row (a total, not a case)"],
+    ]
+    assert log.ledger.not_yet == 1

@@ -48,8 +48,13 @@ def _unclosed_quote(path: Path, encoding: str, first_line: int) -> int | None:
     return None
 
 
-def _data_lines(path: Path, header_line: int, n_rows: int) -> npt.NDArray[np.int64]:
-    """The line number of each data row: pyarrow skips blank lines, so count them out."""
+def _data_lines(path: Path, header_line: int, n_rows: int, *, sep: str, encoding: str) -> npt.NDArray[np.int64]:
+    """The line number of each data row: pyarrow skips blank lines, so count them out.
+
+    A quoted value may hold line breaks (an Excel notes cell with Alt+Enter);
+    then a row spans several lines, and each row's first line is found by
+    reading the file record by record.
+    """
     plain = np.arange(header_line + 1, header_line + 1 + n_rows, dtype=np.int64)
     blanks: list[npt.NDArray[np.int64]] = []
     line_base = 1
@@ -73,15 +78,30 @@ def _data_lines(path: Path, header_line: int, n_rows: int) -> npt.NDArray[np.int
                 empty = (length == 0) | cr
                 blanks.append(np.flatnonzero(empty).astype(np.int64) + line_base)
             line_base += full.count(b"\n")
-    if not blanks:
-        return plain
-    blank = np.concatenate(blanks)
+    blank = np.concatenate(blanks) if blanks else np.array([], dtype=np.int64)
     blank = blank[blank > header_line]
+    total_lines = line_base - 1 + (1 if tail.strip() else 0)
+    if total_lines - header_line - blank.size != n_rows:
+        return _record_lines(path, header_line, n_rows, sep=sep, encoding=encoding)
     if blank.size == 0:
         return plain
     # The k-th data row is on the k-th line after the header that is not blank.
     candidates = np.arange(header_line + 1, header_line + 1 + n_rows + blank.size, dtype=np.int64)
     return candidates[~np.isin(candidates, blank)][:n_rows]
+
+
+def _record_lines(path: Path, header_line: int, n_rows: int, *, sep: str, encoding: str) -> npt.NDArray[np.int64]:
+    """Each data row's first line, record by record (rows that span lines; the slow path, used only then)."""
+    starts: list[int] = []
+    with opener(path)(path, "rt", encoding=encoding, errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        last = 0
+        for record in reader:
+            first, last = last + 1, reader.line_num
+            if first > header_line and record:  # a blank line is an empty record; pyarrow skips only those
+                starts.append(first)
+    out = np.asarray(starts[:n_rows], dtype=np.int64)
+    return out if len(out) == n_rows else np.arange(header_line + 1, header_line + 1 + n_rows, dtype=np.int64)
 
 
 def read_csv(path: Path, rule: HeaderRule, *, encoding: str = "utf-8", delimiter: str | None = None) -> RawTable:
@@ -145,7 +165,7 @@ def read_csv(path: Path, rule: HeaderRule, *, encoding: str = "utf-8", delimiter
     frame: pd.DataFrame = table.to_pandas(
         types_mapper=lambda t: pd.StringDtype() if t == pa.string() else None, coerce_temporal_nanoseconds=False
     )
-    positions = _data_lines(path, header_line, len(frame))
+    positions = _data_lines(path, header_line, len(frame), sep=sep, encoding=encoding)
     return RawTable(frame=frame, positions=positions, unit="line", notes=(note,) if note else ())
 
 
