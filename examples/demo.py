@@ -38,6 +38,10 @@ def main() -> None:
         encoding="utf-8",
     )
 
+    # A tracker as teams keep it: title rows, N/A and awaiting, two impossible dates, a totals row.
+    run("check", "examples/data/messy-tracker.xlsx", "--process", "processes/legal-advice.yaml",
+        "--problems", str(out / "messy-tracker-problems.csv"))  # fmt: skip
+
     examples = [
         ("processes/legal-advice.yaml", "examples/data/legal-advice-tracker.csv", "legal-advice", "Child 2"),
         ("processes/permanence-order.yaml", "examples/data/permanence-events.csv", "permanence-order", "PO-041"),
