@@ -47,17 +47,15 @@ _PLURAL: dict[str, str] = {
 
 
 def reason_text(reason: str, count: int, unit: str = "row") -> str:
-    """How ``count`` records set aside for ``reason`` read: "2 unreadable dates", "7 cells in a summary row".
+    """How ``count`` records set aside for ``reason`` read: "2 unreadable dates", "1 summary row".
 
     Examples
     --------
     >>> reason_text("unreadable_date", 1), reason_text("unreadable_date", 2)
     ('unreadable date', 'unreadable dates')
-    >>> reason_text("summary_row", 7, "cell")
-    'cells in summary rows (totals, not cases)'
+    >>> reason_text("summary_row", 1), reason_text("summary_row", 2)
+    ('summary row (a total, not a case)', 'summary rows (totals, not cases)')
     """
-    if reason == "summary_row" and unit == "cell":
-        return f"cell{'s' if count != 1 else ''} in summary rows (totals, not cases)"
     if count != 1 and reason in _PLURAL:
         return _PLURAL[reason]
     return REASONS.get(reason, reason)
@@ -304,9 +302,16 @@ class Ledger:
 
     def lines(self) -> list[str]:
         """The ledger in words, one line each (the terminal's short form)."""
-        unit = "step cell" if self.unit == "cell" else self.unit
         plural = "s" if self.read != 1 else ""
-        head = f"{self.read} {unit}{plural} read = {self.used} used"
+        rows = sum(s.count for s in self.set_aside if s.reason == "summary_row")
+        if self.unit == "cell" and rows:
+            cells = self.read - rows
+            head = f"{cells} step cell{'s' if cells != 1 else ''} and {rows} summary row{'s' if rows != 1 else ''}"
+        elif self.unit == "cell":
+            head = f"{self.read} step cell{plural}"
+        else:
+            head = f"{self.read} {self.unit}{plural}"
+        head += f" read = {self.used} used"
         if self.not_yet:
             head += f" + {self.not_yet} not dated yet"
         head += f" + {self.problem_count} set aside"

@@ -556,32 +556,6 @@ def _wide_columns(raw: pd.DataFrame, process: Process | None, exclude: set[str])
     return out
 
 
-def _summary_cells(
-    ledger: Ledger,
-    raw: pd.DataFrame,
-    case: str,
-    positions: npt.NDArray[np.int64],
-    summary: npt.NDArray[np.bool_],
-    rows: list[npt.NDArray[np.int64]],
-    columns: list[str],
-    values: list[Any],
-) -> Ledger:
-    """A summary row's step cells set aside (with their addresses); a summary row with none, noted."""
-    if rows:
-        ledger = ledger.add("summary_row", np.concatenate(rows), column=np.asarray(columns, dtype=object),
-                            values=values)  # fmt: skip
-    bare = summary & ~np.isin(positions, np.concatenate(rows) if rows else np.array([], dtype=np.int64))
-    if bare.any():
-        ledger = ledger.note(
-            "summary rows with no step dates left out: "
-            + ", ".join(
-                f"{ledger.place(int(p), case)} {v!r}"
-                for p, v in zip(positions[bare], _summary_values(raw, case, bare), strict=True)
-            )
-        )
-    return ledger
-
-
 def _wide(
     raw: pd.DataFrame,
     case: str,
@@ -595,26 +569,23 @@ def _wide(
     opts: ReadOptions,
     excel_serials: bool,
 ) -> tuple[pd.DataFrame, Ledger]:
-    """One event per dated step cell; empty and not-yet cells counted; a summary row's cells set aside."""
+    """One event per dated step cell; empty and not-yet cells counted; a summary row set aside whole.
+
+    The ledger counts the step cells of the case rows, and each summary row as
+    one record: ``read = used + not dated yet + set aside`` still holds.
+    """
     ids = _text(raw[case]).reset_index(drop=True)
     parts = []
     words: dict[str, int] = {}
-    sum_rows, sum_cols, sum_vals = [], [], []
-    read = 0
+    read = int(summary.sum())
     for col, step in cols.items():
         cell = raw[col].reset_index(drop=True)
         waiting, said = not_yet(cell, opts.not_yet)
-        filled = ~waiting
-        in_summary = filled & summary
-        if in_summary.any():
-            sum_rows.append(positions[in_summary])
-            sum_cols.extend([col] * int(in_summary.sum()))
-            sum_vals.extend(cell[in_summary].tolist())
         counted = waiting & ~summary
         for w, k in _word_counts(said[counted]).items():
             words[w] = words.get(w, 0) + k
-        use = filled & ~summary
-        read += int(counted.sum()) + int(filled.sum())
+        use = ~waiting & ~summary
+        read += int(counted.sum()) + int(use.sum())
         if not use.any():
             continue
         parts.append(
@@ -633,7 +604,9 @@ def _wide(
     )
     if words:
         ledger = ledger.with_not_yet(words)
-    ledger = _summary_cells(ledger, raw, case, positions, summary, sum_rows, sum_cols, sum_vals)
+    if summary.any():
+        ledger = ledger.add("summary_row", positions[summary], column=case,
+                            values=_summary_values(raw, case, summary))  # fmt: skip
     if not parts:
         frame = pd.DataFrame({"case_id": pd.Series(dtype="string"), "event": pd.Series(dtype=object),
                               "row": pd.Series(dtype=np.int64), "column": pd.Series(dtype=object),
