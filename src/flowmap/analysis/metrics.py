@@ -154,15 +154,13 @@ def edge_table(result: Replay) -> pd.DataFrame:
 
     ``median_days`` is the time spent in ``from`` before moving to ``to``.
     """
-    v = result.visits
     process = result.process
     n = len(process.steps)
     codes = result.visit_codes()
-    pos = codes.step
-    moves = np.flatnonzero(codes.seq > 0)  # visit i is entered by a move from visit i - 1
-    src = pos[moves - 1]
-    dst = pos[moves]
-    days = v["days"].to_numpy()[moves - 1]
+    moves = np.flatnonzero(codes.prev_step >= 0)  # the visits entered by a move from another step
+    src = codes.prev_step[moves]
+    dst = codes.step[moves]
+    days = codes.prev_days[moves]
     key = src * n + dst
     if len(key) == 0:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in EDGE_COLUMNS})
@@ -194,13 +192,13 @@ def audit(result: Replay, *, case: str | None = None) -> pd.DataFrame:
     With ``case`` (a case id as in the data; see :meth:`Replay.find_case`), only
     that case's row, or no row when it is complete.
     """
-    c = result.cases
+    c = result.window_cases
     keep = c["status"] != "complete"
     if case is not None:
         keep &= c["case_id"].astype(str) == case
     open_cases = c[keep]
     codes = open_cases.index.to_numpy()
-    joined = _overdue_targets(result, len(c))
+    joined = _overdue_targets(result, len(result.cases))
     table = pd.DataFrame(
         {
             "case_id": open_cases["case_id"].to_numpy(),
@@ -261,6 +259,7 @@ class MapMetrics:
     cases: int
     clock: str
     targets: pd.DataFrame
+    window: str | None = None  # the window in words (Replay.window_text), if any
 
 
 @dataclass(frozen=True)
@@ -314,9 +313,10 @@ def map_metrics(result: Replay) -> MapMetrics:
         as_of=result.as_of,
         first_event=result.first_event,
         last_event=result.last_event,
-        cases=len(result.cases),
+        cases=len(result.window_cases),
         clock=process.clock,
         targets=target_table(result),
+        window=result.window_text(),
     )
 
 

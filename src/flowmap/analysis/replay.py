@@ -18,7 +18,7 @@ event, only per step or per span target.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ __all__ = [
     "event_order",
     "parse_as_of",
     "replay",
+    "window",
 ]
 
 CASE_COLUMNS = [
@@ -73,12 +74,18 @@ class VisitCodes:
         The visit's number within its case, from 0 (0 is the case's first visit).
     last
         Whether it is the case's last visit.
+    prev_step
+        The step of the visit before it in the same case (the move's 'from'), -1 for a first visit.
+    prev_days
+        The days spent in that step before the move (NaN for a first visit).
     """
 
     case: npt.NDArray[np.int64]
     step: npt.NDArray[np.int64]
     seq: npt.NDArray[np.int64]
     last: npt.NDArray[np.bool_]
+    prev_step: npt.NDArray[np.int64]
+    prev_days: npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -109,14 +116,36 @@ class Replay:
     ledger: Ledger
     first_event: pd.Timestamp | None
     last_event: pd.Timestamp | None
+    since: pd.Timestamp | None = None  # the window: what began on or after this date
+    before: pd.Timestamp | None = None  # ... and before this one
 
     def visits_table(self) -> pd.DataFrame:
         """Visits with exactly the documented columns (``replay --visits``)."""
         return self.visits[VISIT_COLUMNS].reset_index(drop=True)
 
+    @property
+    def window_cases(self) -> pd.DataFrame:
+        """The rows of :attr:`cases` that began in the window (all of them without one); index = case code."""
+        if "in_window" not in self.cases.columns:
+            return self.cases
+        return self.cases[self.cases["in_window"].to_numpy(dtype=bool)]
+
+    def window_text(self) -> str | None:
+        """The window in words, or None without one: "window: what began on or after 2025-03-01"."""
+        if self.since is None and self.before is None:
+            return None
+        parts = []
+        if self.since is not None:
+            parts.append(f"on or after {self.since.date()}")
+        if self.before is not None:
+            parts.append(f"before {self.before.date()}")
+        return "window: what began " + " and ".join(parts)
+
     def cases_table(self) -> pd.DataFrame:
-        """Cases with exactly the documented columns (``replay``), ``path`` included."""
+        """Cases with exactly the documented columns (``replay``), ``path`` included; those in the window."""
         table = self.cases.assign(path=self.paths)
+        if "in_window" in table.columns:
+            table = table[table["in_window"].to_numpy(dtype=bool)]
         return table[CASE_COLUMNS].reset_index(drop=True)
 
     def find_case(self, typed: str, *, key: str | None = None) -> str:
@@ -140,12 +169,15 @@ class Replay:
         v = self.visits
         if v.empty:
             empty = np.array([], dtype=np.int64)
-            return VisitCodes(case=empty, step=empty, seq=empty, last=np.array([], dtype=bool))
+            return VisitCodes(case=empty, step=empty, seq=empty, last=np.array([], dtype=bool), prev_step=empty,
+                              prev_days=np.array([], dtype=float))  # fmt: skip
         return VisitCodes(
             case=v["case_code"].to_numpy(dtype=np.int64),
             step=v["step_pos"].to_numpy(dtype=np.int64),
             seq=v["seq"].to_numpy(dtype=np.int64),
             last=v["last"].to_numpy(dtype=bool),
+            prev_step=v["prev_step_pos"].to_numpy(dtype=np.int64),
+            prev_days=v["prev_days"].to_numpy(dtype=float),
         )
 
     def span_case_codes(self) -> npt.NDArray[np.int64]:
@@ -168,18 +200,24 @@ class Replay:
 
     @property
     def counts(self) -> dict[str, int]:
-        status = self.cases["status"]
+        cases = self.window_cases
+        status = cases["status"]
         return {
-            "cases": len(self.cases),
+            "cases": len(cases),
             "complete": int((status == "complete").sum()),
             "open": int((status != "complete").sum()),
             "stalled": int((status == "stalled").sum()),
-            "deviating": int((self.cases["deviations"] > 0).sum()),
+            "deviating": int((cases["deviations"] > 0).sum()),
         }
 
 
 def parse_as_of(value: str | dt.date | pd.Timestamp | None) -> pd.Timestamp | None:
     """An as-of date from text (ISO or dd/mm/yyyy) or a date; None stays None."""
+    return parse_date(value, "the as-of date")
+
+
+def parse_date(value: str | dt.date | pd.Timestamp | None, what: str) -> pd.Timestamp | None:
+    """A date given by a person (ISO or dd/mm/yyyy, or a date), at midnight; None stays None."""
     if value is None:
         return None
     if isinstance(value, (dt.date, pd.Timestamp)):
@@ -188,7 +226,7 @@ def parse_as_of(value: str | dt.date | pd.Timestamp | None) -> pd.Timestamp | No
 
     parsed = parse_dates(pd.Series([value]))[0]
     if pd.isna(parsed):
-        raise FlowmapError(f"cannot read the as-of date {value!r}; write it as YYYY-MM-DD, e.g. 2025-03-31")
+        raise FlowmapError(f"cannot read {what} {value!r}; write it as YYYY-MM-DD, e.g. 2025-03-31")
     return pd.Timestamp(parsed).normalize()
 
 
@@ -197,6 +235,8 @@ def replay(
     events: EventLog | pd.DataFrame,
     *,
     as_of: str | dt.date | pd.Timestamp | None = None,
+    since: str | dt.date | pd.Timestamp | None = None,
+    before: str | dt.date | pd.Timestamp | None = None,
 ) -> Replay:
     """Replay case events against a process (the rules are docs/semantics.md, "Replay").
 
@@ -213,6 +253,13 @@ def replay(
     as_of
         The date open cases are measured to; events after it are set aside.
         Default: the latest event date in the data.
+    since, before
+        A window (docs/semantics.md, "Windows"): keep what began on or after
+        ``since`` and before ``before``: visits by their entry date, span
+        targets by the date their clock started, deviations by the date of
+        the move, cases by their first event. Everything is replayed on all
+        the events first, so a visit that began in the window is measured
+        in full, whatever came before it.
 
     Returns
     -------
@@ -233,7 +280,7 @@ def replay(
     deviations, dev_count = _deviations(process, va, ev.case_ids)
     cases = _cases_frame(va, dev_count, frames)
     spans = _spans(process, visits, va.complete_case, frames.case, as_of_ts)
-    return Replay(
+    result = Replay(
         process=process,
         as_of=as_of_ts,
         visits=visits,
@@ -244,6 +291,41 @@ def replay(
         first_event=pd.Timestamp(ev.ts.min()) if len(ev.ts) else None,
         last_event=pd.Timestamp(ev.ts.max()) if len(ev.ts) else None,
     )
+    return result if since is None and before is None else window(result, since=since, before=before)
+
+
+def window(result: Replay, *, since: Any = None, before: Any = None) -> Replay:
+    """The replay restricted to what began in [since, before) (the Dask engine's results, or a compare's sides)."""
+    start, end = parse_date(since, "--from"), parse_date(before, "the end of the window")
+    visits, cases, deviations, spans = _window(result.visits, result.cases, result.deviations, result.spans,
+                                               start, end)  # fmt: skip
+    return replace(result, visits=visits, cases=cases, deviations=deviations, spans=spans, since=start, before=end)
+
+
+def _window(
+    visits: pd.DataFrame,
+    cases: pd.DataFrame,
+    deviations: pd.DataFrame,
+    spans: pd.DataFrame,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Keep what began in [start, end). Cases keep every row (their codes stay valid) and say if they are in it."""
+
+    def inside(dates: pd.Series) -> npt.NDArray[np.bool_]:
+        d = dates.to_numpy(dtype="M8[ns]")
+        keep = np.ones(len(d), dtype=bool)
+        if start is not None:
+            keep &= d >= np.datetime64(start, "ns")
+        if end is not None:
+            keep &= d < np.datetime64(end, "ns")
+        return keep
+
+    visits = visits[inside(visits["entered"])].reset_index(drop=True)
+    deviations = deviations[inside(deviations["at"])].reset_index(drop=True) if len(deviations) else deviations
+    spans = spans[inside(spans["started"])].reset_index(drop=True) if len(spans) else spans
+    cases = cases.assign(in_window=inside(cases["started"]))
+    return visits, cases, deviations, spans
 
 
 @dataclass(frozen=True)
@@ -402,6 +484,10 @@ def _visits_frame(process: Process, va: _VisitArrays, f: _Frames) -> pd.DataFram
             "seq": va.seq,
             "case_code": va.case,
             "step_pos": va.step,
+            # The visit before, in the same case: a move's 'from' and the days spent there, kept on the
+            # visit the move entered, so that a window cutting the earlier visit off still counts the move.
+            "prev_step_pos": np.where(va.first_of_case, -1, np.roll(va.step, 1)),
+            "prev_days": np.where(va.first_of_case, np.nan, np.roll(va.days, 1)),
         },
         copy=False,  # the arrays are this function's own and never change after
     )

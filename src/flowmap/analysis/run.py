@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from flowmap.analysis.replay import Replay, replay
+from flowmap.analysis.replay import Replay, replay, window
 from flowmap.errors import FlowmapError
 from flowmap.files.process import load_process
 from flowmap.model.process import Process
@@ -26,6 +26,7 @@ def replay_file(
     source: str | Path,
     *,
     as_of: Any = None,
+    since: Any = None,
     engine: Engine = "in-process",
     scheduler: str | None = None,
     progress: Callable[[str], None] | None = None,
@@ -42,6 +43,8 @@ def replay_file(
         reads), or with ``engine="dask"`` a Parquet file or folder.
     as_of
         Open cases are measured to this date (default: the latest event).
+    since
+        Keep what began on or after this date (docs/semantics.md, "Windows").
     engine
         ``in-process`` (the default) or ``dask``.
     scheduler
@@ -57,7 +60,8 @@ def replay_file(
         from flowmap.analysis.dask_engine import replay_dask
 
         say("replaying on Dask")
-        return replay_dask(proc, source, as_of=as_of, scheduler=scheduler, **read_options)
+        result = replay_dask(proc, source, as_of=as_of, scheduler=scheduler, **read_options)
+        return result if since is None else window(result, since=since)
     if scheduler:
         raise FlowmapError("--scheduler needs --engine dask")
     from flowmap.events.read import read_events
@@ -65,4 +69,4 @@ def replay_file(
     say("reading events")
     log = read_events(source, process=proc, **read_options)
     say("replaying")
-    return replay(proc, log, as_of=as_of)
+    return replay(proc, log, as_of=as_of, since=since)

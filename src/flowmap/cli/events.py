@@ -19,6 +19,7 @@ from flowmap.cli.options import (
     problems_option,
     pseudonymise_option,
     replay_options,
+    window_options,
 )
 from flowmap.cli.terminal import (
     Progress,
@@ -233,7 +234,7 @@ def discover(events: Path, output: Path, process_id: str | None, **opts: Any) ->
 @click.option("--title", help="Title (default: the process title).")
 @click.option("--renderer", type=click.Choice(["auto", "system", "wasm"]), default="auto", show_default=True,
               help="Graphviz for the layout: system dot, or the bundled WebAssembly build.")  # fmt: skip
-@as_of_option
+@window_options
 @pseudonymise_option
 @event_options
 @user_errors

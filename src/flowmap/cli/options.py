@@ -19,6 +19,8 @@ __all__ = [
     "pseudonymise_option",
     "read_options",
     "replay_options",
+    "since_option",
+    "window_options",
 ]
 
 
@@ -90,11 +92,26 @@ problems_option = click.option(
 
 
 as_of_option = click.option(
+    "--to",
     "--as-of",
     "as_of",
     metavar="DATE",
-    help="Measure open cases to this date; later events are set aside (default: the latest event).",
+    help="The as-of date: open cases are measured to it and later events are set aside (default: the latest event).",
 )
+
+since_option = click.option(
+    "--from",
+    "since",
+    metavar="DATE",
+    help="Keep what began on or after DATE: visits by entry, span targets by the start of their clock, cases by "
+    "their first event.",
+)
+
+
+def window_options(fn: F) -> F:
+    """--from and --to: the window every analysis command takes."""
+    return since_option(as_of_option(fn))
+
 
 pseudonymise_option = click.option(
     "--pseudonymise",
@@ -110,6 +127,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON t
 def replay_options(fn: F) -> F:
     """As-of date, privacy, JSON and engine options for commands that replay events."""
     opts = [
+        since_option,
         as_of_option,
         pseudonymise_option,
         json_option,

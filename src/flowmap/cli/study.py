@@ -10,7 +10,7 @@ import click
 
 from flowmap.cli.common import UserError, in_path, out_path, user_errors
 from flowmap.cli.main import cli
-from flowmap.cli.options import as_of_option, event_options, problems_option, pseudonymise_option
+from flowmap.cli.options import event_options, problems_option, pseudonymise_option, window_options
 from flowmap.cli.terminal import replay_events, write_problems
 
 
@@ -29,7 +29,7 @@ from flowmap.cli.terminal import replay_events, write_problems
               help="Chart file: .svg, .png or .pdf.")  # fmt: skip
 @click.option("--signals", "signals_path", type=out_path(),
               help="Write the centre, limits and each rule's flagged points as JSON.")  # fmt: skip
-@as_of_option
+@window_options
 @pseudonymise_option
 @event_options
 @user_errors
@@ -101,7 +101,7 @@ def chart(
 @click.option("--seed", type=int, default=1, show_default=True, help="Simulation seed, with --change.")
 @click.option("--suppress-below", "suppress_below", type=click.IntRange(min=2), metavar="N",
               help="Show counts below N as <N in every aggregate (e.g. 5, or 10 for small populations).")  # fmt: skip
-@as_of_option
+@window_options
 @pseudonymise_option
 @click.option("--renderer", type=click.Choice(["auto", "system", "wasm"]), default="auto", show_default=True,
               help="Graphviz for the map layout.")  # fmt: skip

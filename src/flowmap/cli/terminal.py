@@ -57,9 +57,9 @@ def replay_events(process_path: Path, events: Path, opts: dict[str, Any]) -> Any
     from flowmap.analysis.run import replay_file
 
     with Progress() as progress:
-        return replay_file(process_path, events, as_of=opts.get("as_of"), engine=opts.get("engine") or "in-process",
-                           scheduler=opts.get("scheduler"), progress=progress.advance,
-                           **read_options(opts))  # fmt: skip
+        return replay_file(process_path, events, as_of=opts.get("as_of"), since=opts.get("since"),
+                           engine=opts.get("engine") or "in-process", scheduler=opts.get("scheduler"),
+                           progress=progress.advance, **read_options(opts))  # fmt: skip
 
 
 def write_problems(ledger: Any, path: Path | None, key: str | None) -> None:
@@ -106,7 +106,8 @@ def header_lines(result: Any) -> list[str]:
     span = ""
     if result.first_event is not None:
         span = f" (events {result.first_event.date()} to {result.last_event.date()})"
-    lines = [f"{p.title}: as of {result.as_of.date()}{span}; days are {clock_name(p.clock)}"]
+    window = f"; {result.window_text()}" if result.window_text() else ""
+    lines = [f"{p.title}: as of {result.as_of.date()}{span}{window}; days are {clock_name(p.clock)}"]
     lines.extend(result.ledger.lines())
     c = result.counts
     lines.append(
@@ -120,6 +121,10 @@ def meta(result: Any) -> dict[str, Any]:
     return {
         "process": result.process.id,
         "as_of": result.as_of.date().isoformat(),
+        "window": {
+            "from": None if result.since is None else result.since.date().isoformat(),
+            "to": result.as_of.date().isoformat(),
+        },
         "first_event": result.first_event.isoformat() if result.first_event is not None else None,
         "last_event": result.last_event.isoformat() if result.last_event is not None else None,
         "ledger": result.ledger.as_dict(),

@@ -9,7 +9,7 @@ import click
 
 from flowmap.cli.common import in_path, out_path, user_errors
 from flowmap.cli.main import cli
-from flowmap.cli.options import event_options
+from flowmap.cli.options import event_options, window_options
 from flowmap.cli.terminal import make_console, print_table, replay_events
 
 
@@ -32,7 +32,7 @@ def _model(process_path: Path, events: Path | None, opts: dict[str, Any]) -> Any
 @click.option("--cases", type=int, help="Cases per run (default: the number in the data, or 100).")
 @click.option("--explain", is_flag=True, help="Print every model parameter and where it came from.")
 @click.option("-o", "--output", type=out_path(), help="Write .json (everything), .csv or .xlsx (the table).")
-@click.option("--as-of", "as_of", metavar="DATE", help="Fit on events up to this date.")
+@window_options
 @event_options
 @user_errors
 def simulate_cmd(

@@ -122,6 +122,8 @@ def _options(process: Process, metrics: MapMetrics | None, case: CaseJourney | N
         if metrics.first_event is not None and metrics.last_event is not None:
             sub.append(f"events {metrics.first_event.date()} to {metrics.last_event.date()}")
         sub.append(f"as of {metrics.as_of.date()}")
+        if metrics.window:
+            sub.append(metrics.window)
         sub.append(f"{metrics.cases} cases")
     sub.append(f"days are {clock_name(process.clock)}")
     if case is not None:

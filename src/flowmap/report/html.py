@@ -106,7 +106,7 @@ def report_html(
     steps = d.steps.drop(columns=["step"]).rename(columns={"label": "step"})
     audit_rows = pseudonymise(audit(result), key)
     targets = d.targets.drop(columns=["target"]).rename(columns={"label": "target"})
-    subtitle = f"As of {result.as_of.date()}"
+    subtitle = f"As of {result.as_of.date()}" + (f" · {result.window_text()}" if result.window_text() else "")
     if result.first_event is not None and result.last_event is not None:
         subtitle += f" · events {result.first_event.date()} to {result.last_event.date()}"
     env = Environment(loader=PackageLoader("flowmap.report", "templates"), autoescape=select_autoescape(["html", "j2"]),

@@ -143,9 +143,10 @@ def fit(result: Replay) -> Model:
     firsts = {
         str(k): int(c) for k, c in v.loc[result.visit_codes().seq == 0, "step"].astype(str).value_counts().items()
     }
-    starts = np.sort(result.cases["started"].to_numpy())
+    cases = result.window_cases
+    starts = np.sort(cases["started"].to_numpy())
     return _build(result.process, visits=visits, moves_seen=moves_seen, firsts=firsts, arrivals=starts,
-                  cases=max(len(result.cases), 1))  # fmt: skip
+                  cases=max(len(cases), 1))  # fmt: skip
 
 
 def _build(
