@@ -11,7 +11,7 @@ import click
 from flowmap.cli.common import UserError, in_path, out_path, user_errors
 from flowmap.cli.main import cli
 from flowmap.cli.options import event_options, problems_option, pseudonymise_option, window_options
-from flowmap.cli.terminal import replay_events, write_problems
+from flowmap.cli.terminal import print_table, replay_events, write_problems
 
 
 @cli.command()
@@ -139,3 +139,59 @@ def report(
                  runs=runs, seed=seed, renderer=renderer)  # fmt: skip
     click.echo(f"wrote {output}: open it in any browser; it needs no network and prints on A4")
     write_problems(result.ledger, problems_path, pseudonymise)
+
+
+@cli.command()
+@click.argument("process_path", metavar="PROCESS", type=in_path())
+@click.argument("events", type=in_path())
+@click.option("--split", metavar="DATE", help="Compare what began before DATE with what began on or after it.")
+@click.option("--pdsa", "pdsa_path", type=in_path(), help="A PDSA log: split at --cycle's start (and end).")
+@click.option("--cycle", "cycle_id", metavar="ID", help="With --pdsa: the cycle to study, e.g. PDSA-2.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the bootstrap intervals.")
+@click.option("-o", "--output", type=out_path(), help="Write the table (.csv, .json with the counts, .xlsx).")
+@window_options
+@event_options
+@user_errors
+def compare(
+    process_path: Path,
+    events: Path,
+    split: str | None,
+    pdsa_path: Path | None,
+    cycle_id: str | None,
+    seed: int,
+    output: Path | None,
+    **opts: Any,
+) -> None:
+    """Did the change work? Before against after a date or a PDSA cycle, with intervals and p-values.
+
+    Before is what began before the split; after, what began on or after it
+    (visits by entry, span targets by the start of their clock). With --pdsa
+    and --cycle, the split is the cycle's start and "after" ends at its end
+    date when it has one. Prints one plain sentence per span target and the
+    table: met rates (Newcombe interval, Fisher's exact test), median days
+    (bootstrap interval, Mann-Whitney U) and step breach rates.
+    """
+    from flowmap.spc.compare import compare as compare_sides
+    from flowmap.spc.compare import write_comparison
+
+    end = None
+    if pdsa_path is not None or cycle_id is not None:
+        if split is not None or pdsa_path is None or cycle_id is None:
+            raise UserError("give either --split DATE, or --pdsa FILE --cycle ID")
+        from flowmap.files.pdsa import load_pdsa
+
+        cycle = load_pdsa(pdsa_path).cycle(cycle_id)
+        split, end = cycle.start.isoformat(), (cycle.end.isoformat() if cycle.end else None)
+    elif split is None:
+        raise UserError("give --split DATE, or --pdsa FILE --cycle ID")
+    result = replay_events(process_path, events, opts)
+    comparison = compare_sides(result, split, end=end, seed=seed, cycle=cycle_id)
+    after = f"{comparison.split}" + (f" to {comparison.end}" if comparison.end else f" to {comparison.as_of}")
+    click.echo(f"{result.process.title}: before {comparison.split} against {after}"
+               + (f" ({cycle_id})" if cycle_id else "") + f"; as of {comparison.as_of}")  # fmt: skip
+    for line in comparison.sentences():
+        click.echo(line)
+    print_table(comparison.table(), title="Before and after", max_rows=60)
+    if output is not None:
+        write_comparison(comparison, output)
+        click.echo(f"wrote {output}", err=True)

@@ -66,6 +66,17 @@ class PdsaLog:
     project: str | None = None
     path: Path | None = None
 
+    def cycle(self, cycle_id: str) -> Cycle:
+        """The cycle with this id; an error naming the cycles there are when there is none."""
+        for c in self.cycles:
+            if c.id == cycle_id:
+                return c
+        from flowmap.errors import FlowmapError, did_you_mean
+
+        ids = [c.id for c in self.cycles]
+        where = f" in {self.path}" if self.path else ""
+        raise FlowmapError(f"no cycle '{cycle_id}'{where}{did_you_mean(cycle_id, ids)}; cycles are: {', '.join(ids)}")
+
 
 def pdsa_schema() -> dict[str, Any]:
     schema = PdsaDoc.model_json_schema(by_alias=True)
