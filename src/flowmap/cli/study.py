@@ -18,7 +18,12 @@ from flowmap.cli.terminal import print_table, replay_events, write_problems
 @click.argument("inputs", nargs=-1, type=in_path(), metavar="[PROCESS EVENTS]")
 @click.option("--target", "target_id", metavar="ID", help="Chart this span target: one point per case.")
 @click.option("--series", "series_path", type=in_path(), help="Chart a date,value CSV instead.")
-@click.option("--kind", type=click.Choice(["run", "xmr"]), default="run", show_default=True)
+@click.option("--kind", type=click.Choice(["run", "xmr", "p"]), default="run", show_default=True,
+              help="run chart, XmR chart, or p-chart (a met rate per period, with --per).")  # fmt: skip
+@click.option("--per", type=click.Choice(["week", "month", "quarter"]), default=None,
+              help="Chart the target per period (a clock counts in the period it stopped), not per case.")  # fmt: skip
+@click.option("--measure", type=click.Choice(["met_rate", "median_days", "mean_days", "count", "overdue"]),
+              default=None, help="With --per: what each point is (default: met_rate).")  # fmt: skip
 @click.option("--pdsa", "pdsa_path", type=in_path(), help="PDSA log (flowmap-pdsa: 1) to mark.")
 @click.option("--baseline", type=int, help="Use the first N points as the baseline (default: before the first PDSA).")
 @click.option("--rebase", multiple=True, metavar="PDSA_ID", help="XmR: start new limits at this PDSA cycle.")
@@ -37,7 +42,9 @@ def chart(
     inputs: tuple[Path, ...],
     target_id: str | None,
     series_path: Path | None,
-    kind: Literal["run", "xmr"],
+    kind: Literal["run", "xmr", "p"],
+    per: Literal["week", "month", "quarter"] | None,
+    measure: Literal["met_rate", "median_days", "mean_days", "count", "overdue"] | None,
     pdsa_path: Path | None,
     baseline: int | None,
     rebase: tuple[str, ...],
@@ -51,8 +58,8 @@ def chart(
     """Run chart or XmR chart of a measure, with PDSA cycles marked and the rules applied.
 
     Give PROCESS EVENTS and --target ID (one point per case, dated when its
-    clock stopped), or --series FILE (any date,value CSV). Prints a reading in
-    plain words.
+    clock stopped; with --per, one point per week, month or quarter), or
+    --series FILE (any date,value CSV). Prints a reading in plain words.
     """
     from flowmap.files.pdsa import load_pdsa
     from flowmap.io import write_text
@@ -65,27 +72,43 @@ def chart(
         xmr_chart,
     )
 
+    if measure is not None and per is None:
+        raise UserError("--measure applies with --per (a chart per week, month or quarter)")
+    if kind == "p" and (per is None or (measure or "met_rate") != "met_rate"):
+        raise UserError("--kind p charts a met rate per period: give --per (and --measure met_rate, the default)")
     if series_path is not None:
         if inputs or target_id:
             raise UserError("give either --series FILE, or PROCESS EVENTS --target ID, not both")
+        if per is not None:
+            raise UserError("--per applies to PROCESS EVENTS --target ID, not to --series")
         series = read_series(series_path, monthfirst=bool(opts.get("monthfirst")))
     else:
         if len(inputs) != 2 or not target_id:
             raise UserError("give PROCESS EVENTS --target ID, or --series FILE")
-        series = target_series(replay_events(inputs[0], inputs[1], opts), target_id)
+        replayed = replay_events(inputs[0], inputs[1], opts)
+        if per is not None:
+            from flowmap.spc.periods import period_series
+
+            series = period_series(replayed, target_id, per=per, measure=measure or "met_rate")
+        else:
+            series = target_series(replayed, target_id)
     series = pseudonymise_series(series, pseudonymise)
     log = load_pdsa(pdsa_path) if pdsa_path else None
-    if kind == "run":
-        if rebase or screen:
-            raise UserError("--rebase and --screen apply to --kind xmr")
-        result = run_chart(series, pdsa=log, baseline=baseline, better=better)
+    if kind != "xmr" and (rebase or screen):
+        raise UserError("--rebase and --screen apply to --kind xmr")
+    if kind == "p":
+        from flowmap.spc.periods import p_chart
+
+        chart_result = p_chart(series, pdsa=log, baseline=baseline)
+    elif kind == "run":
+        chart_result = run_chart(series, pdsa=log, baseline=baseline, better=better)
     else:
-        result = xmr_chart(series, pdsa=log, baseline=baseline, rebase=rebase, screen=screen, better=better)
-    write_chart(result, output)
-    click.echo(result.reading())
+        chart_result = xmr_chart(series, pdsa=log, baseline=baseline, rebase=rebase, screen=screen, better=better)
+    write_chart(chart_result, output)
+    click.echo(chart_result.reading())
     click.echo(f"wrote {output}", err=True)
     if signals_path is not None:
-        write_text(signals_path, json.dumps(result.signals(), indent=2, ensure_ascii=False) + "\n")
+        write_text(signals_path, json.dumps(chart_result.signals(), indent=2, ensure_ascii=False) + "\n")
         click.echo(f"wrote {signals_path}", err=True)
 
 

@@ -20,7 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from flowmap.errors import Problem, SpecError, did_you_mean
 from flowmap.files.yamldoc import LocatedDoc, read_text, source_name, validate_document
@@ -88,6 +88,19 @@ class TargetDoc(_Doc):
     at_least: Days | None = Field(None, description="Met when the days are at least this (lead times).")
     clock: ClockName | None = Field(None, description="Default: the process clock.")
     source: str | None = Field(None, description="Statute, guidance, local aim or assumption.")
+    aim: float | Annotated[str, Field(pattern=r"^\s*\d+(\.\d+)?\s*%\s*$")] | None = Field(
+        None, description="The share of cases the team aims to meet it for: 0.9 or '90%'. Drawn on rate charts."
+    )
+
+    @field_validator("aim")
+    @classmethod
+    def _aim(cls, v: float | str | None) -> float | None:
+        if v is None:
+            return None
+        share = float(str(v).strip().rstrip("%")) / 100 if isinstance(v, str) else float(v)
+        if not 0 < share <= 1:
+            raise ValueError(f"aim must be a share between 0 and 1, or a percentage up to 100% (got {v!r})")
+        return share
 
 
 class ProcessDoc(_Doc):
@@ -473,6 +486,7 @@ def _build(doc: ProcessDoc, path: Path | None) -> Process:
             at_least=t.at_least,
             clock=t.clock or doc.clock,
             source=t.source,
+            aim=float(t.aim) if t.aim is not None else None,
         )
         for t in doc.targets
     )

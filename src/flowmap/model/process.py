@@ -87,6 +87,7 @@ class SpanTarget:
     at_least: float | None = None
     clock: Clock = "calendar_days"
     source: str | None = None
+    aim: float | None = None  # the share of cases the team aims to meet it for (0..1), drawn on rate charts
 
     @property
     def display_label(self) -> str:

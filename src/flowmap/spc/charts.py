@@ -62,6 +62,11 @@ class Series:
     open_dates: tuple[dt.date, ...] = ()  # open cases already past the target: shown apart
     open_values: tuple[float, ...] = ()
     open_labels: tuple[str, ...] = ()
+    n: tuple[int, ...] = ()  # per period: how many clocks each point rests on
+    met: tuple[int, ...] = ()  # per period, for a met rate: how many of them were met
+    per: str | None = None  # week, month or quarter: points are periods, dated by their first day
+    target_id: str | None = None  # the span target charted: cycles about other targets leave its baseline alone
+    is_rate: bool = False  # values are shares (0..1) and the target line is the aim
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,10 @@ class PdsaMark:
     date: dt.date
     index: int | None
     title: str | None
+    targets: tuple[str, ...] = ()  # the span targets the cycle is meant to move; none: every target
+
+    def concerns(self, target_id: str | None) -> bool:
+        return target_id is None or not self.targets or target_id in self.targets
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "date": self.date.isoformat(), "index": self.index, "title": self.title}
@@ -154,7 +163,7 @@ class XmrLimits:
 class ChartResult:
     """A chart's points, centre, limits, rules and PDSA marks (``--signals`` is :meth:`signals`)."""
 
-    kind: Literal["run", "xmr"]
+    kind: Literal["run", "xmr", "p"]
     series: Series
     baseline_n: int
     centre: float | None
@@ -175,10 +184,7 @@ class ChartResult:
             "n": len(self.series.values),
             "baseline_n": self.baseline_n,
             "centre": _r(self.centre),
-            "points": [
-                {"date": d.isoformat(), "value": _r(v), **({"case_id": lab} if lab is not None else {})}
-                for d, v, lab in zip(self.series.dates, self.series.values, self.series.labels, strict=True)
-            ],
+            "points": self._points(),
             "rules": self.rules.as_dict(),
             "pdsa": [m.as_dict() for m in self.pdsa],
             "target": self.series.target,
@@ -188,6 +194,22 @@ class ChartResult:
             doc["limits"] = self.limits.as_dict()
         return doc
 
+    def _points(self) -> list[dict[str, Any]]:
+        s = self.series
+        points = []
+        for i, (d, v, lab) in enumerate(zip(s.dates, s.values, s.labels, strict=True)):
+            point: dict[str, Any] = {"date": d.isoformat(), "value": _r(v)}
+            if lab is not None:
+                point["case_id"] = lab
+            if s.per is not None:
+                point["period"] = d.isoformat()
+                point["n"] = s.n[i]
+            if self.kind == "p":
+                point["lower"] = _r(self.limit_lines["lcl"][i])
+                point["upper"] = _r(self.limit_lines["ucl"][i])
+            points.append(point)
+        return points
+
     def reading(self) -> str:
         """One paragraph in plain words: what the chart shows."""
         s = self.series
@@ -196,9 +218,10 @@ class ChartResult:
         base = "all points" if self.baseline_n == n else f"the first {self.baseline_n}"
         if self.pdsa and self.pdsa[0].index is not None and self.baseline_n == self.pdsa[0].index:
             base += f" (before {self.pdsa[0].id})"
-        word = "median" if self.kind == "run" else "mean"
+        word = {"run": "median", "xmr": "mean", "p": "proportion"}[self.kind]
         if self.centre is not None:
-            parts.append(f"baseline {word} {round(self.centre, 1):g} {s.unit} from {base}")
+            centre = f"{100 * self.centre:.0f}%" if s.is_rate else f"{round(self.centre, 1):g} {s.unit}"
+            parts.append(f"baseline {word} {centre} from {base}")
         text = "; ".join(parts) + ". "
         found = []
         r = self.rules
@@ -231,6 +254,10 @@ class ChartResult:
                      (r.two_of_three, "points in 2 of 3 beyond two thirds of the way to a limit")]  # fmt: skip
             found += [f"{len(idx)} {label}{since(idx)}" for idx, label in named if idx]
         text += ("Signals: " + "; ".join(found) + ".") if found else "No signal: the variation looks like common cause."
+        if s.is_rate and s.target is not None and s.values:
+            last = s.values[-1]
+            state = "met in the last period" if last >= s.target else "not yet met"
+            text += f" Aim {100 * s.target:.0f}%: {state} ({100 * last:.0f}% in the period from {s.dates[-1]})."
         if self.warnings:
             text += " Note: " + " ".join(self.warnings)
         return text
@@ -260,6 +287,7 @@ def target_series(result: Replay, target_id: str) -> Series:
     overdue = mine[mine["status"] == "overdue"].sort_values("case_id", kind="stable")
     bound = t.within if t.within is not None else t.at_least
     return Series(
+        target_id=target_id,
         dates=tuple(d.date() for d in stopped["stopped"]),
         values=tuple(float(x) for x in stopped["days"]),
         labels=tuple(str(c) for c in stopped["case_id"]),
@@ -370,16 +398,20 @@ def _pdsa_marks(series: Series, pdsa: PdsaLog | None) -> tuple[tuple[PdsaMark, .
             idx = None
         elif c.start < dates[0]:
             warnings.append(f"{c.id} starts ({c.start}) before the first point.")
-        marks.append(PdsaMark(id=c.id, date=c.start, index=idx, title=c.title))
+        marks.append(PdsaMark(id=c.id, date=c.start, index=idx, title=c.title, targets=tuple(c.targets)))
     return tuple(marks), warnings
 
 
-def _baseline_n(n: int, marks: tuple[PdsaMark, ...], baseline: int | None, default: int | None) -> int:
+def _baseline_n(
+    n: int, marks: tuple[PdsaMark, ...], baseline: int | None, default: int | None, target_id: str | None = None
+) -> int:
+    """The points before the first PDSA cycle that concerns this target (cycles listing no targets concern
+    every target); else ``baseline``; else all (``default`` for XmR and p: 12)."""
     if baseline is not None:
         if baseline < 1:
             raise ChartError(f"--baseline must be at least 1 (got {baseline})")
         return min(baseline, n)
-    first = next((m.index for m in marks if m.index is not None and m.index > 0), None)
+    first = next((m.index for m in marks if m.index is not None and m.index > 0 and m.concerns(target_id)), None)
     if first is not None:
         return int(first)
     return n if default is None else min(default, n)
@@ -506,7 +538,7 @@ def run_chart(
     if n == 0:
         raise ChartError(f"no points to chart for {series.name}")
     marks, warnings = _pdsa_marks(series, pdsa)
-    bn = _baseline_n(n, marks, baseline, None)
+    bn = _baseline_n(n, marks, baseline, None, series.target_id)
     if bn < 10:
         warnings.append(f"The baseline has {bn} points; 10 or more are recommended before judging a median.")
     median = float(np.median(values[:bn]))
@@ -660,7 +692,7 @@ def xmr_chart(
     if n == 0:
         raise ChartError(f"no points to chart for {series.name}")
     marks, warnings = _pdsa_marks(series, pdsa)
-    bn = _baseline_n(n, marks, baseline, 12)
+    bn = _baseline_n(n, marks, baseline, 12, series.target_id)
     if bn < 12:
         warnings.append(f"The limits rest on {bn} points; they are trial limits until there are 12.")
     cuts = _rebase_cuts(marks, rebase)
@@ -715,7 +747,7 @@ def chart_figure(result: ChartResult, *, fmt: str = "svg", title: str | None = N
         ax.scatter(flagged, y[flagged], s=46, c=colours, zorder=3, label="signal")
     centre = np.array([np.nan if c is None else c for c in result.centre_line], dtype=float)
     bn = result.baseline_n
-    word = "median" if result.kind == "run" else "mean"
+    word = {"run": "median", "xmr": "mean", "p": "proportion"}[result.kind]
     ax.plot(x[:bn], centre[:bn], color="#222222", lw=1.6, label=f"baseline {word}")
     if bn < len(x):
         ax.plot(x[bn - 1 :], centre[bn - 1 :], color="#222222", lw=1.2, ls="--", label=f"{word}, extended")
@@ -723,26 +755,41 @@ def chart_figure(result: ChartResult, *, fmt: str = "svg", title: str | None = N
         line = result.limit_lines.get(key)
         if line:
             vals = np.array([np.nan if v is None else v for v in line], dtype=float)
-            ax.plot(x, vals, color="#9a9a9a", lw=1.0, ls=style,
+            steps = "steps-mid" if result.kind == "p" else "default"  # a p-chart's limits move with each n
+            ax.plot(x, vals, color="#9a9a9a", lw=1.0, ls=style, drawstyle=steps,
                     label={"ucl": "process limits", "upper_two_thirds": "two thirds to limits"}.get(key))  # fmt: skip
     if s.target is not None:
-        ax.axhline(s.target, color=TARGET, lw=1.6, ls=(0, (6, 3)), label=f"target: {s.target:g}")
+        aim = f"aim: {100 * s.target:.0f}%" if s.is_rate else f"target: {s.target:g}"
+        ax.axhline(s.target, color=TARGET, lw=1.6, ls=(0, (6, 3)), label=aim)
     if s.open_values:
         ax.scatter([len(x) - 0.5] * len(s.open_values), s.open_values, marker="^", s=40, facecolors="none",
                    edgecolors=ORANGE, label="open, already over target", zorder=3)  # fmt: skip
-    top = float(np.nanmax([*y, *(s.open_values or [0]), s.target or 0])) if len(y) else 1.0
+    # Everything drawn stays inside the plotted range: points, limits, the target or aim.
+    limits = [v for line in result.limit_lines.values() for v in line if v is not None]
+    drawn = [*y, *(s.open_values or [0]), s.target or 0, *limits]
+    top = float(np.nanmax(drawn)) if len(y) else 1.0
+    bottom = min(0.0, float(np.nanmin(drawn)) if len(y) else 0.0)
+    # PDSA labels never overlap: a label close to the one before is raised a line.
+    last_x, level = -1e9, 0
+    gap = max(len(x), 8) / 10
     for m in result.pdsa:
         if m.index is None:
             continue
         xi = m.index - 0.5
+        level = level + 1 if xi - last_x < gap * (1 + len(m.id) / 8) else 0
+        last_x = xi
         ax.axvline(xi, color=BLUE, lw=1.0, ls="-", alpha=0.7)
-        ax.text(xi + 0.1, top * 1.04 + 0.01, m.id, color=BLUE, fontsize=9, ha="left", va="bottom")
+        ax.text(xi + 0.1, top * (1.04 + 0.08 * level) + 0.01, m.id, color=BLUE, fontsize=9, ha="left", va="bottom")
     ticks = list(range(0, len(x), max(1, len(x) // 12)))
     ax.set_xticks(ticks)
     ax.set_xticklabels([s.dates[i].isoformat() for i in ticks], rotation=35, ha="right", fontsize=8)
     ax.set_ylabel(s.unit or "value")
-    ax.set_ylim(bottom=min(0.0, float(np.nanmin(y)) if len(y) else 0.0), top=top * 1.15 + 0.5)
-    kind = "Run chart" if result.kind == "run" else "XmR chart"
+    ax.set_ylim(bottom=bottom, top=min(top * 1.3, 1.12) if s.is_rate else top * 1.3 + 0.5)
+    if s.is_rate:
+        from matplotlib.ticker import PercentFormatter
+
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    kind = {"run": "Run chart", "xmr": "XmR chart", "p": "p-chart"}[result.kind]
     ax.set_title(title or f"{kind}: {s.name}", fontsize=12, loc="left")
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
