@@ -218,3 +218,40 @@ def compare(
     if output is not None:
         write_comparison(comparison, output)
         click.echo(f"wrote {output}", err=True)
+
+
+@cli.command("pdsa")
+@click.argument("process_path", metavar="PROCESS", type=in_path())
+@click.argument("events", type=in_path())
+@click.option("--pdsa", "pdsa_path", type=in_path(), required=True, help="The PDSA log whose predictions to score.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the bootstrap intervals of medians.")
+@click.option("-o", "--output", type=out_path(), help="Write the scores (.csv, .json, .xlsx).")
+@window_options
+@event_options
+@user_errors
+def pdsa_cmd(process_path: Path, events: Path, pdsa_path: Path, seed: int, output: Path | None, **opts: Any) -> None:
+    """Score each PDSA prediction against what happened in its cycle.
+
+    A prediction (`predictions:` in the PDSA log) names a span target, a
+    measure (met_rate or median_days), and a value, a range (between), or
+    both. It is scored on the clocks that started within the cycle: as
+    predicted, better or worse than predicted, or too early to tell (fewer
+    than 5 completed clocks).
+    """
+    from flowmap.files.pdsa import load_pdsa
+    from flowmap.io import write_table
+    from flowmap.spc.predictions import score_predictions, scores_table
+
+    log = load_pdsa(pdsa_path)
+    result = replay_events(process_path, events, opts)
+    scores = score_predictions(result, log, seed=seed)
+    if not scores:
+        click.echo(f"{pdsa_path} has no predictions to score; add 'predictions:' to a cycle (see docs/compare.md)")
+        return
+    for score in scores:
+        click.echo(score.sentence())
+    table = scores_table(scores)
+    print_table(table, title="Predictions")
+    if output is not None:
+        write_table(table, output, sheet="predictions")
+        click.echo(f"wrote {output}", err=True)

@@ -11,6 +11,7 @@ from flowmap.cli.common import in_path, out_path, user_errors
 from flowmap.cli.main import cli
 from flowmap.cli.options import event_options, window_options
 from flowmap.cli.terminal import make_console, print_table, replay_events
+from flowmap.errors import FlowmapError
 
 
 def _model(process_path: Path, events: Path | None, opts: dict[str, Any]) -> Any:
@@ -31,6 +32,8 @@ def _model(process_path: Path, events: Path | None, opts: dict[str, Any]) -> Any
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed: the same seed, the same numbers.")
 @click.option("--cases", type=int, help="Cases per run (default: the number in the data, or 100).")
 @click.option("--explain", is_flag=True, help="Print every model parameter and where it came from.")
+@click.option("--as-prediction", "as_prediction", is_flag=True,
+              help="Also print a 'predictions:' block for the PDSA log, from each change's intervals.")  # fmt: skip
 @click.option("-o", "--output", type=out_path(), help="Write .json (everything), .csv or .xlsx (the table).")
 @window_options
 @event_options
@@ -43,6 +46,7 @@ def simulate_cmd(
     seed: int,
     cases: int | None,
     explain: bool,
+    as_prediction: bool,
     output: Path | None,
     **opts: Any,
 ) -> None:
@@ -67,6 +71,13 @@ def simulate_cmd(
     print_table(result.summary(), max_rows=200)
     for line in [*result.sentences(model.process), *result.notes()]:
         console.print(line, markup=False)
+    if as_prediction:
+        from flowmap.spc.predictions import prediction_block
+
+        if not changes:
+            raise FlowmapError("--as-prediction needs a --change: it predicts what the change will do")
+        click.echo("\n# Paste under the PDSA cycle that tests the change (flowmap pdsa scores it):")
+        click.echo(prediction_block(result, model.process), nl=False)
     if output is not None:
         result.write(output)
         click.echo(f"wrote {output}", err=True)

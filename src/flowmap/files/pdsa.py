@@ -12,13 +12,35 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from flowmap.errors import Problem, SpecError
 from flowmap.files.yamldoc import read_text, source_name, validate_document
 
-__all__ = ["Cycle", "PdsaLog", "load_pdsa", "parse_pdsa", "pdsa_schema"]
+__all__ = ["Cycle", "PdsaLog", "Prediction", "load_pdsa", "parse_pdsa", "pdsa_schema"]
 
 Slug = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", max_length=40)]
 
 
 class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+
+Number = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class PredictionDoc(_Doc):
+    """What the team predicted a target would do during the cycle: a value, a range, or both."""
+
+    target: Slug = Field(description="A span target of the process.")
+    measure: Literal["met_rate", "median_days"] = Field(description="met_rate (0..1) or median_days.")
+    value: Number | None = Field(None, description="The predicted figure.")
+    between: Annotated[list[Number], Field(min_length=2, max_length=2)] | None = Field(
+        None, description="[LOW, HIGH]: the range the figure is predicted to fall in."
+    )
+
+    @model_validator(mode="after")
+    def _given(self) -> PredictionDoc:
+        if self.value is None and self.between is None:
+            raise ValueError("a prediction needs 'value', 'between' or both")
+        if self.between is not None and self.between[0] > self.between[1]:
+            raise ValueError(f"'between' goes from low to high (got {self.between[0]:g} > {self.between[1]:g})")
+        return self
 
 
 class CycleDoc(_Doc):
@@ -32,7 +54,9 @@ class CycleDoc(_Doc):
     steps: list[str] = Field([], description="Steps of the process the change touches.")
     targets: list[str] = Field([], description="Span targets it is meant to move.")
     prediction: str | None = None
+    predictions: list[PredictionDoc] = Field([], description="Predictions flowmap scores (`flowmap pdsa`).")
     result: str | None = Field(None, description="What was learned.")
+    decision: Literal["adopt", "adapt", "abandon"] | None = Field(None, description="What the team decided.")
 
     @model_validator(mode="after")
     def _order(self) -> CycleDoc:
@@ -48,6 +72,17 @@ class PdsaDoc(_Doc):
 
 
 @dataclass(frozen=True)
+class Prediction:
+    """A scoreable prediction: a span target's met rate or median days, as a value, a range, or both."""
+
+    target: str
+    measure: Literal["met_rate", "median_days"]
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
 class Cycle:
     id: str
     title: str
@@ -58,6 +93,8 @@ class Cycle:
     targets: tuple[str, ...] = ()
     prediction: str | None = None
     result: str | None = None
+    predictions: tuple[Prediction, ...] = ()
+    decision: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +148,10 @@ def parse_pdsa(text: str, *, file: str | None = None, path: Path | None = None) 
     if dupes:
         raise SpecError(dupes)
     cycles = tuple(
-        Cycle(c.id, c.title, c.start, c.end, c.change, tuple(c.steps), tuple(c.targets), c.prediction, c.result)
+        Cycle(c.id, c.title, c.start, c.end, c.change, tuple(c.steps), tuple(c.targets), c.prediction, c.result,
+              predictions=tuple(Prediction(p.target, p.measure, p.value, *(p.between or (None, None)))
+                                for p in c.predictions),
+              decision=c.decision)
         for c in sorted(parsed.cycles, key=lambda c: (c.start, c.id))
-    )
+    )  # fmt: skip
     return PdsaLog(cycles=cycles, project=parsed.project, path=path)
