@@ -126,3 +126,19 @@ def test_report_in_headless_chromium(report_file: Path, tmp_path: Path) -> None:
     assert shot.stat().st_size > 20_000
     assert pdf.startswith(b"%PDF")
     print(f"screenshot of the report's first page: {shot}")
+
+
+def test_did_the_changes_work_section_answers_each_cycle(report_file: Path) -> None:
+    html = report_file.read_text(encoding="utf-8")
+    assert '<section id="study"' in html and "Did the changes work?" in html
+    study = html.split('<section id="study"', 1)[1].split("</section>", 1)[0]
+    # PDSA-2's comparison, as compare prints it, and its predictions scored.
+    assert "met 23% before (5 of 22), 39% after (7 of 18): up 16 points" in study
+    assert "PDSA-2, referral_ready met rate: predicted 70%; observed 62%" in study and "as predicted" in study
+    # With --suppress-below 5, a small count is never given away by its rate.
+    assert "met &lt;5 of 12 before and &lt;5 of 5 after; rates not shown" in study
+    assert "PDSA-1, legal_turnaround met rate: predicted 60%, between 40% and 80%; worse than predicted (figures " \
+           "hidden: small counts)" in study  # fmt: skip
+    # The month-by-month p-chart with its aim line sits beside each per-case chart.
+    assert "p-chart of Advice within 8 working days of a complete referral, month by month" in html
+    assert "aim: 90%" in html and "Aim 90%: not yet met" in html

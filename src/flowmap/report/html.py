@@ -126,6 +126,7 @@ def report_html(
         ),
         charts=_charts(result, pdsa, key),
         pdsa=list(pdsa.cycles) if pdsa else [],
+        study=_study(result, pdsa, suppress_below=t) if pdsa else [],
         simulation=_simulation(result, changes, runs=runs, seed=seed),
         ledger=result.ledger.lines(),
         problems=_problem_rows(result.ledger, key),
@@ -148,6 +149,7 @@ def _charts(result: Replay, pdsa: PdsaLog | None, key: str | None) -> list[dict[
         chart = run_chart(pseudonymise_series(series, key), pdsa=pdsa)
         bound = f"within {target.within:g}" if target.within is not None else f"at least {target.at_least:g}"
         charts.append({
+            "monthly": _monthly(result, target.id, pdsa),
             "label": target.display_label,
             "detail": f"{target.from_step} to {target.to_step}, {bound} {series.unit}; one point per case, dated "
                       f"when its clock stopped. Source: {target.source or 'not given'}.",
@@ -155,6 +157,68 @@ def _charts(result: Replay, pdsa: PdsaLog | None, key: str | None) -> list[dict[
             "reading": chart.reading(),
         })  # fmt: skip
     return charts
+
+
+def _monthly(result: Replay, target_id: str, pdsa: PdsaLog | None) -> dict[str, Any] | None:
+    """The met rate month by month as a p-chart, with the aim line and PDSA marks; None under 2 months."""
+    from flowmap.errors import ChartError
+    from flowmap.spc.periods import p_chart, period_series
+
+    try:
+        chart = p_chart(period_series(result, target_id, per="month", measure="met_rate"), pdsa=pdsa)
+    except ChartError:
+        return None
+    return {"svg": _svg(chart_figure(chart, fmt="svg")), "reading": chart.reading()}
+
+
+def _study(result: Replay, pdsa: PdsaLog, *, suppress_below: int | None) -> list[dict[str, Any]]:
+    """Per PDSA cycle: before against during, and its predictions scored (docs/compare.md)."""
+    from flowmap.spc.compare import compare
+    from flowmap.spc.predictions import score_predictions
+
+    scores = score_predictions(result, pdsa)
+    out = []
+    for c in pdsa.cycles:
+        entry: dict[str, Any] = {"id": c.id, "title": c.title,
+                                 "predictions": [s.sentence(suppress_below=suppress_below) for s in scores
+                                                 if s.cycle == c.id]}  # fmt: skip
+        try:
+            comparison = compare(result, c.start, end=c.end, cycle=c.id)
+        except FlowmapError as e:
+            entry["error"] = f"No comparison: {e}."
+        else:
+            entry["sentences"] = comparison.sentences(suppress_below=suppress_below)
+            entry["table"] = _table(_study_rows(comparison, suppress_below))
+        out.append(entry)
+    return out
+
+
+def _study_rows(comparison: Any, threshold: int | None) -> pd.DataFrame:
+    """The comparison's span-target rows for reading: rates as percentages, days to one decimal, and no
+    figure that would reveal a count hidden by suppression."""
+
+    def shown(v: float | None, rate: bool) -> str:
+        if v is None or v != v:
+            return "–"
+        return f"{100 * v:.0f}%" if rate else f"{v:.1f}"
+
+    rows = []
+    for c in comparison.changes:
+        if c.kind != "target":
+            continue
+        rate = c.measure == "met_rate"
+        counts = [c.n_before, c.n_after, *(c.counts or ())]
+        hidden = bool(threshold) and any(0 < k < threshold for k in counts)
+        interval = "–" if c.ci_low is None or c.ci_high is None else (
+            f"{shown(c.ci_low, rate)} to {shown(c.ci_high, rate)}")  # fmt: skip
+        rows.append({
+            "target": c.label, "measure": "met rate" if rate else "median days",
+            "before": "–" if hidden else shown(c.before, rate), "after": "–" if hidden else shown(c.after, rate),
+            "difference": "–" if hidden else shown(c.difference, rate), "95% CI": "–" if hidden else interval,
+            "p": "–" if c.p_value is None else f"{c.p_value:.2g}",
+            "n before": suppress(c.n_before, threshold), "n after": suppress(c.n_after, threshold),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def _simulation(result: Replay, changes: Sequence[Change], *, runs: int, seed: int) -> dict[str, Any] | None:

@@ -121,24 +121,35 @@ class Comparison:
     def table(self) -> pd.DataFrame:
         return pd.DataFrame([c.row() for c in self.changes], columns=COMPARE_COLUMNS)
 
-    def sentences(self) -> list[str]:
-        """One plain sentence per span target's met rate."""
+    def sentences(self, *, suppress_below: int | None = None) -> list[str]:
+        """One plain sentence per span target's met rate; counts below ``suppress_below`` shown as <N.
+
+        When a count is hidden, so are the rates and the difference, which would give it away.
+        """
+        from flowmap.privacy import suppress
+
         out = []
         for c in self.changes:
             if c.kind != "target" or c.measure != "met_rate":
                 continue
+            nb, na = suppress(c.n_before, suppress_below), suppress(c.n_after, suppress_below)
             if not c.judged or c.counts is None or c.before is None or c.after is None:
-                out.append(f"{c.label}: {c.n_before} before and {c.n_after} after; the numbers are too small to "
+                out.append(f"{c.label}: {nb} before and {na} after; the numbers are too small to "
                            f"judge (fewer than {MIN_N} on a side).")  # fmt: skip
                 continue
             assert c.difference is not None and c.ci_low is not None and c.ci_high is not None
+            mb, ma = suppress(c.counts[0], suppress_below), suppress(c.counts[1], suppress_below)
+            if "<" in mb + ma + nb + na:
+                out.append(f"{c.label}: met {mb} of {nb} before and {ma} of {na} after; rates not shown, as they "
+                           "would reveal a small count.")  # fmt: skip
+                continue
             pts = 100 * c.difference
             move = "no change" if round(pts) == 0 else f"{'up' if pts > 0 else 'down'} {abs(pts):.0f} points"
             chance = ("this is unlikely to be chance" if c.p_value is not None and c.p_value < 0.05
                       else "this could be chance")  # fmt: skip
             out.append(
-                f"{c.label}: met {100 * c.before:.0f}% before ({c.counts[0]} of {c.n_before}), "
-                f"{100 * c.after:.0f}% after ({c.counts[1]} of {c.n_after}): {move} "
+                f"{c.label}: met {100 * c.before:.0f}% before ({mb} of {nb}), "
+                f"{100 * c.after:.0f}% after ({ma} of {na}): {move} "
                 f"(95% CI {100 * c.ci_low:.0f} to {100 * c.ci_high:.0f}); {chance} (p = {_p(c.p_value)})."
             )
         return out

@@ -53,8 +53,12 @@ class Score:
     def row(self) -> dict[str, Any]:
         return {c: getattr(self, c) for c in PREDICTION_COLUMNS}
 
-    def sentence(self) -> str:
+    def sentence(self, *, suppress_below: int | None = None) -> str:
+        """The score in words; ``n`` below ``suppress_below`` shown as <N, and then no observed rate."""
+        from flowmap.privacy import suppress
+
         what = "met rate" if self.measure == "met_rate" else "median days"
+        n = suppress(self.n, suppress_below)
 
         def fmt(v: float) -> str:
             return f"{100 * v:.0f}%" if self.measure == "met_rate" else f"{v:g}"
@@ -65,11 +69,16 @@ class Score:
         if self.predicted_low is not None and self.predicted_high is not None:
             said.append(f"between {fmt(self.predicted_low)} and {fmt(self.predicted_high)}")
         if self.observed is None or self.verdict == "too early to tell":
-            return f"{self.cycle}, {self.target} {what}: predicted {', '.join(said)}; too early to tell ({self.n} " \
+            return f"{self.cycle}, {self.target} {what}: predicted {', '.join(said)}; too early to tell ({n} " \
                    f"completed, {MIN_N} needed)."  # fmt: skip
+        met = round(self.observed * self.n) if self.measure == "met_rate" else 0
+        if self.measure == "met_rate" and (n.startswith("<") or suppress(met, suppress_below).startswith("<")):
+            # The rate with its n would give a hidden count away: say the verdict, not the figure.
+            return f"{self.cycle}, {self.target} {what}: predicted {', '.join(said)}; {self.verdict} (figures " \
+                   "hidden: small counts)."  # fmt: skip
         seen = fmt(self.observed)
         if self.observed_low is not None and self.observed_high is not None:
-            seen += f" (95% CI {fmt(self.observed_low)} to {fmt(self.observed_high)}, n = {self.n})"
+            seen += f" (95% CI {fmt(self.observed_low)} to {fmt(self.observed_high)}, n = {n})"
         return f"{self.cycle}, {self.target} {what}: predicted {', '.join(said)}; observed {seen}: {self.verdict}."
 
 
