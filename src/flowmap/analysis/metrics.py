@@ -8,6 +8,7 @@ interpolation, as numpy and pandas do by default.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "case_journey",
     "drift",
     "edge_table",
+    "grouped_drift",
     "map_metrics",
     "rag",
     "step_table",
@@ -62,6 +64,18 @@ class Drift:
 def drift(result: Replay) -> Drift:
     """Drift points, span-target summary and edge statistics of a replay."""
     return Drift(steps=step_table(result), targets=target_table(result), edges=edge_table(result))
+
+
+def grouped_drift(groups: Sequence[tuple[str, Replay]]) -> Drift:
+    """Drift per group of cases (``--by``): each table gains a leading ``group`` column, one block per group."""
+    parts = [(g, drift(r)) for g, r in groups]
+
+    def stack(name: str) -> pd.DataFrame:
+        frames = [getattr(d, name).assign(group=g) for g, d in parts]
+        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        return table[["group", *[c for c in table.columns if c != "group"]]] if len(table.columns) else table
+
+    return Drift(steps=stack("steps"), targets=stack("targets"), edges=stack("edges"))
 
 
 def step_table(result: Replay) -> pd.DataFrame:

@@ -7,7 +7,7 @@ Dask engine gets them too (or refuses those that do not apply to Parquet).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,7 +16,7 @@ from flowmap.errors import FlowmapError
 from flowmap.files.process import load_process
 from flowmap.model.process import Process
 
-__all__ = ["Engine", "replay_file"]
+__all__ = ["Engine", "replay_file", "replay_groups"]
 
 Engine = Literal["in-process", "dask"]
 
@@ -27,6 +27,7 @@ def replay_file(
     *,
     as_of: Any = None,
     since: Any = None,
+    where: Sequence[str] = (),
     engine: Engine = "in-process",
     scheduler: str | None = None,
     progress: Callable[[str], None] | None = None,
@@ -45,6 +46,8 @@ def replay_file(
         Open cases are measured to this date (default: the latest event).
     since
         Keep what began on or after this date (docs/semantics.md, "Windows").
+    where
+        Conditions on case attributes, ``COLUMN=VALUE`` or ``COLUMN!=VALUE``, all of which a case must meet.
     engine
         ``in-process`` (the default) or ``dask``.
     scheduler
@@ -59,6 +62,12 @@ def replay_file(
     if engine == "dask":
         from flowmap.analysis.dask_engine import replay_dask
 
+        if where:
+            raise FlowmapError(
+                "--where needs each case's attributes, which --engine dask does not read (it streams only the "
+                "case, step and date columns); drop --engine dask for this log, or filter the Parquet dataset "
+                "before replaying it"
+            )
         say("replaying on Dask")
         result = replay_dask(proc, source, as_of=as_of, scheduler=scheduler, **read_options)
         return result if since is None else window(result, since=since)
@@ -68,5 +77,37 @@ def replay_file(
 
     say("reading events")
     log = read_events(source, process=proc, **read_options)
+    if where:
+        from flowmap.events.attributes import filter_cases, parse_where
+
+        log = filter_cases(log, [parse_where(w) for w in where])
     say("replaying")
     return replay(proc, log, as_of=as_of, since=since)
+
+
+def replay_groups(
+    process: Process | str | Path,
+    source: str | Path,
+    by: str,
+    *,
+    as_of: Any = None,
+    since: Any = None,
+    where: Sequence[str] = (),
+    **read_options: Any,
+) -> list[tuple[str, Replay]]:
+    """One replay per value of the case attribute ``by`` (``--by``), all measured to the same as-of date.
+
+    Raises
+    ------
+    FlowmapError
+        When the column does not exist, varies within cases, or a group has no case the process knows.
+    """
+    from flowmap.analysis.replay import parse_as_of
+    from flowmap.events.attributes import filter_cases, group_cases, parse_where
+    from flowmap.events.read import read_events
+
+    proc = process if isinstance(process, Process) else load_process(process)
+    log = filter_cases(read_events(source, process=proc, **read_options), [parse_where(w) for w in where])
+    # One as-of date for every group: the whole data's, unless given.
+    when = parse_as_of(as_of) or replay(proc, log).as_of
+    return [(value, replay(proc, part, as_of=when, since=since)) for value, part in group_cases(log, by)]

@@ -18,6 +18,7 @@ from flowmap.cli.options import (
     output_option,
     problems_option,
     pseudonymise_option,
+    read_options,
     replay_options,
     window_options,
 )
@@ -162,6 +163,9 @@ def shown_id(real: str, key: str | None) -> str:
               help="Write the span-target summary.")  # fmt: skip
 @click.option("--edges", "edges_path", type=out_path(),
               help="Write one row per observed move between steps.")  # fmt: skip
+@click.option("--by", "by", metavar="COLUMN",
+              help="One block of rows per value of a case attribute (team, worker, age band), in a 'group' column.",
+              )  # fmt: skip
 @problems_option
 @event_options
 @replay_options
@@ -172,6 +176,7 @@ def drift(
     output: Path | None,
     targets_path: Path | None,
     edges_path: Path | None,
+    by: str | None,
     problems_path: Path | None,
     pseudonymise: str | None,
     as_json: bool,
@@ -183,9 +188,19 @@ def drift(
     the observed moves between steps, each marked declared or not.
     """
     from flowmap.analysis.metrics import drift as drift_tables
+    from flowmap.analysis.metrics import grouped_drift
 
     result = replay_events(process_path, events, opts)
-    d = drift_tables(result)
+    if by is not None:
+        if opts.get("engine") == "dask":
+            raise UserError("--by cannot be used with --engine dask yet")
+        from flowmap.analysis.run import replay_groups
+
+        groups = replay_groups(process_path, events, by, as_of=result.as_of, since=opts.get("since"),
+                               where=opts.get("where") or (), **read_options(opts))  # fmt: skip
+        d = grouped_drift(groups)
+    else:
+        d = drift_tables(result)
     tables = {"steps": d.steps, "targets": d.targets, "edges": d.edges}
     emit(result, tables, as_json=as_json, key=pseudonymise, kind="drift", shown="steps")
     if not as_json and len(d.targets):

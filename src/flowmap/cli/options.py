@@ -20,6 +20,7 @@ __all__ = [
     "read_options",
     "replay_options",
     "since_option",
+    "where_option",
     "window_options",
 ]
 
@@ -108,9 +109,19 @@ since_option = click.option(
 )
 
 
+where_option = click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="Only the cases whose COLUMN (a case attribute such as team or age band) is VALUE; also COLUMN!=VALUE. "
+    "Repeatable: every condition must hold.",
+)
+
+
 def window_options(fn: F) -> F:
-    """--from and --to: the window every analysis command takes."""
-    return since_option(as_of_option(fn))
+    """--from, --to and --where: the window and the cases every analysis command takes."""
+    return since_option(as_of_option(where_option(fn)))
 
 
 pseudonymise_option = click.option(
@@ -129,6 +140,7 @@ def replay_options(fn: F) -> F:
     opts = [
         since_option,
         as_of_option,
+        where_option,
         pseudonymise_option,
         json_option,
         click.option(

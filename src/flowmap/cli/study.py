@@ -10,8 +10,9 @@ import click
 
 from flowmap.cli.common import UserError, in_path, out_path, user_errors
 from flowmap.cli.main import cli
-from flowmap.cli.options import event_options, problems_option, pseudonymise_option, window_options
+from flowmap.cli.options import event_options, problems_option, pseudonymise_option, read_options, window_options
 from flowmap.cli.terminal import print_table, replay_events, write_problems
+from flowmap.errors import FlowmapError
 
 
 @cli.command()
@@ -171,6 +172,7 @@ def report(
 @click.option("--pdsa", "pdsa_path", type=in_path(), help="A PDSA log: split at --cycle's start (and end).")
 @click.option("--cycle", "cycle_id", metavar="ID", help="With --pdsa: the cycle to study, e.g. PDSA-2.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the bootstrap intervals.")
+@click.option("--by", "by", metavar="COLUMN", help="Compare within each value of a case attribute (a 'group' column).")
 @click.option("-o", "--output", type=out_path(), help="Write the table (.csv, .json with the counts, .xlsx).")
 @window_options
 @event_options
@@ -182,6 +184,7 @@ def compare(
     pdsa_path: Path | None,
     cycle_id: str | None,
     seed: int,
+    by: str | None,
     output: Path | None,
     **opts: Any,
 ) -> None:
@@ -212,11 +215,34 @@ def compare(
     after = f"{comparison.split}" + (f" to {comparison.end}" if comparison.end else f" to {comparison.as_of}")
     click.echo(f"{result.process.title}: before {comparison.split} against {after}"
                + (f" ({cycle_id})" if cycle_id else "") + f"; as of {comparison.as_of}")  # fmt: skip
-    for line in comparison.sentences():
-        click.echo(line)
-    print_table(comparison.table(), title="Before and after", max_rows=60)
+    if by is None:
+        for line in comparison.sentences():
+            click.echo(line)
+        print_table(comparison.table(), title="Before and after", max_rows=60)
+        if output is not None:
+            write_comparison(comparison, output)
+            click.echo(f"wrote {output}", err=True)
+        return
+    from flowmap.analysis.run import replay_groups
+    from flowmap.spc.compare import grouped_table
+
+    groups = replay_groups(process_path, events, by, as_of=result.as_of, since=opts.get("since"),
+                           where=opts.get("where") or (), **read_options(opts))  # fmt: skip
+    comparisons = []
+    for value, part in groups:
+        try:
+            comparisons.append((value, compare_sides(part, split, end=end, seed=seed, cycle=cycle_id)))
+        except FlowmapError as e:
+            click.echo(f"{by} {value}: no comparison: {e}")
+            continue
+        click.echo(f"\n{by} {value}:")
+        for line in comparisons[-1][1].sentences():
+            click.echo(f"  {line}")
+    if not comparisons:
+        raise FlowmapError(f"no group of '{by}' has cases on both sides of {comparison.split}")
+    print_table(grouped_table(comparisons), title=f"Before and after, by {by}", max_rows=200)
     if output is not None:
-        write_comparison(comparison, output)
+        write_comparison(comparisons, output)
         click.echo(f"wrote {output}", err=True)
 
 

@@ -58,8 +58,9 @@ def replay_events(process_path: Path, events: Path, opts: dict[str, Any]) -> Any
 
     with Progress() as progress:
         return replay_file(process_path, events, as_of=opts.get("as_of"), since=opts.get("since"),
-                           engine=opts.get("engine") or "in-process", scheduler=opts.get("scheduler"),
-                           progress=progress.advance, **read_options(opts))  # fmt: skip
+                           where=opts.get("where") or (), engine=opts.get("engine") or "in-process",
+                           scheduler=opts.get("scheduler"), progress=progress.advance,
+                           **read_options(opts))  # fmt: skip
 
 
 def write_problems(ledger: Any, path: Path | None, key: str | None) -> None:

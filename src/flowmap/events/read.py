@@ -528,7 +528,7 @@ def _set_aside(
     keep &= ~odd
     kept_idx = np.flatnonzero(keep)
     kept = frame.iloc[kept_idx]
-    dup_cols = [c for c in kept.columns if c not in ("row", "column")]
+    dup_cols = [c for c in kept.columns if c not in ("row", "column")]  # a tracker's attributes repeat per cell
     dup = kept[dup_cols].duplicated(keep="first").to_numpy()
     d = kept_idx[dup]
     dmask = np.zeros(len(frame), dtype=bool)
@@ -575,6 +575,8 @@ def _wide(
     one record: ``read = used + not dated yet + set aside`` still holds.
     """
     ids = _text(raw[case]).reset_index(drop=True)
+    others = [c for c in raw.columns if c != case and c not in cols and c not in ("case_id", "event", "timestamp",
+                                                                                    "row", "column")]  # fmt: skip
     parts = []
     words: dict[str, int] = {}
     read = int(summary.sum())
@@ -588,17 +590,20 @@ def _wide(
         read += int(counted.sum()) + int(use.sum())
         if not use.any():
             continue
-        parts.append(
-            pd.DataFrame(
-                {
-                    "case_id": ids[use].to_numpy(),
-                    "event": process.step(step).events[0],
-                    "row": positions[use],
-                    "column": col,
-                    "__raw__": cell[use].to_numpy(dtype=object),
-                }
-            )
+        part = pd.DataFrame(
+            {
+                "case_id": ids[use].to_numpy(),
+                "event": process.step(step).events[0],
+                "row": positions[use],
+                "column": col,
+                "__raw__": cell[use].to_numpy(dtype=object),
+            }
         )
+        # The tracker's other columns (team, worker, age band, notes) ride along as case attributes:
+        # kept inside flowmap for --where and --by, never written out unless grouped by.
+        for other in others:
+            part[other] = raw[other].reset_index(drop=True)[use].to_numpy(dtype=object)
+        parts.append(part)
     ledger = replace(ledger, unit="cell", position=ledger.unit, read=read).note(
         f"wide tracker: {len(raw)} rows, step columns " + ", ".join(f"{c!r}->{s}" for c, s in cols.items())
     )

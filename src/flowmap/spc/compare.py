@@ -25,7 +25,8 @@ import pandas as pd
 from flowmap.analysis.replay import Replay, window
 from flowmap.errors import FlowmapError
 
-__all__ = ["COMPARE_COLUMNS", "Comparison", "MeasureChange", "compare", "newcombe", "wilson", "write_comparison"]
+__all__ = ["COMPARE_COLUMNS", "Comparison", "MeasureChange", "compare", "grouped_table", "newcombe", "wilson",
+           "write_comparison"]  # fmt: skip
 
 COMPARE_COLUMNS = ["kind", "id", "measure", "before", "after", "difference", "ci_low", "ci_high", "p_value",
                    "n_before", "n_after"]  # fmt: skip
@@ -272,7 +273,14 @@ def _visits_of(r: Replay, step: str) -> pd.DataFrame:
     return mine.assign(days=mine["days"].where(completed))
 
 
-def write_comparison(comparison: Comparison, path: Any) -> Any:
+def grouped_table(comparisons: list[tuple[str, Comparison]]) -> pd.DataFrame:
+    """The tables of several groups' comparisons (``--by``), one block each, with a leading ``group`` column."""
+    frames = [c.table().assign(group=g) for g, c in comparisons]
+    table = pd.concat(frames, ignore_index=True)
+    return table[["group", *COMPARE_COLUMNS]]
+
+
+def write_comparison(comparison: Comparison | list[tuple[str, Comparison]], path: Any) -> Any:
     """``compare -o``: the table as .csv or .xlsx, or .json with the counts behind each rate."""
     import json
     from pathlib import Path
@@ -281,10 +289,14 @@ def write_comparison(comparison: Comparison, path: Any) -> Any:
 
     p = Path(path)
     ext = p.suffix.lower()
+    grouped = isinstance(comparison, list)
     if ext == ".json":
-        write_text(p, json.dumps(comparison.as_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        doc = ({"flowmap": "compare/1", "groups": [{"group": g, **c.as_dict()} for g, c in comparison]}
+               if isinstance(comparison, list) else comparison.as_dict())  # fmt: skip
+        write_text(p, json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     elif ext in (".csv", ".xlsx"):
-        write_table(comparison.table(), p, sheet="compare")
+        table = grouped_table(comparison) if isinstance(comparison, list) else comparison.table()
+        write_table(table, p, sheet="compare" if not grouped else "compare by group")
     else:
         raise FlowmapError(f"cannot write a comparison to {p}: use .csv, .json or .xlsx")
     return p

@@ -17,13 +17,15 @@ __all__ = ["read_xes"]
 
 def read_xes(path: Path) -> RawTable:
     """A streaming XES reader: one pass over end-of-element events, memory for the
-    table it builds and one trace. Trace attributes are read when the trace closes."""
+    table it builds and one trace. Trace attributes are read when the trace closes,
+    and become columns named ``case:KEY`` (pm4py's convention): case attributes."""
     import xml.etree.ElementTree as ET
 
     cases: list[Any] = []
     names: list[Any] = []
     times: list[Any] = []
     extra: dict[str, list[Any]] = {}
+    trace_cols: dict[str, list[Any]] = {}
     n = 0
     trace_start = 0
     local: dict[str, str] = {}
@@ -58,9 +60,13 @@ def read_xes(path: Path) -> RawTable:
                 elif tag == "trace":
                     case_id = None
                     for child in el:
-                        if child.get("key") == "concept:name" and local.get(child.tag) == "string":
+                        k = child.get("key")
+                        if k == "concept:name" and local.get(child.tag) == "string":
                             case_id = child.get("value")
-                            break
+                        elif k is not None and child.get("value") is not None:
+                            col = trace_cols.setdefault(f"case:{k}", [])
+                            col.extend([None] * (trace_start - len(col)))
+                            col.extend([child.get("value")] * (n - trace_start))
                     cases.extend([case_id] * (n - trace_start))
                     trace_start = n
                     el.clear()
@@ -83,7 +89,7 @@ def read_xes(path: Path) -> RawTable:
         raise EventDataError(f"{path}: no events found in this XES file")
     cases.extend([None] * (n - len(cases)))  # events outside a closed trace have no case
     frame = pd.DataFrame({"case:concept:name": cases, "concept:name": names, "time:timestamp": times})
-    for k, v in extra.items():
+    for k, v in [*extra.items(), *trace_cols.items()]:
         if k not in frame.columns:
             v.extend([None] * (n - len(v)))
             frame[k] = v

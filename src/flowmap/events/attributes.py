@@ -1,0 +1,148 @@
+"""Case attributes: the columns that hold one value per case, for ``--where`` and ``--by``.
+
+A tracker's other columns (team, worker, age band), ``case:*`` columns in long
+form and XES trace attributes are read as attributes of every event. A column
+is a case attribute when each case has one value in it: the case's value is
+its first non-empty one. ``--where COLUMN=VALUE`` (or ``!=``; repeatable,
+all must hold) keeps the cases whose value matches, compared as people type
+(case and outer spaces ignored); ``--by COLUMN`` splits the cases into one
+group per value. A column that varies within cases cannot be used for either,
+and the message says which cases. Attributes are never written to an output
+unless grouped by.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from flowmap.errors import EventDataError, did_you_mean
+from flowmap.events.readers import key
+
+if TYPE_CHECKING:
+    from flowmap.events.read import EventLog
+
+__all__ = ["Condition", "attribute_columns", "case_values", "filter_cases", "group_cases", "parse_where"]
+
+_CANONICAL = ("case_id", "event", "timestamp", "row", "column")
+NONE = "(none)"
+"""The group of cases with no value in the column grouped by."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``COLUMN=VALUE`` or ``COLUMN!=VALUE``."""
+
+    column: str
+    value: str
+    equal: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.column}{'=' if self.equal else '!='}{self.value}"
+
+
+def parse_where(text: str) -> Condition:
+    """A condition as typed: ``team=South``, ``age band != 0-5``.
+
+    Examples
+    --------
+    >>> parse_where("team = South"), parse_where("age band!=0-5")
+    (Condition(column='team', value='South', equal=True), Condition(column='age band', value='0-5', equal=False))
+    """
+    m = re.match(r"^\s*([^=!]+?)\s*(!=|=)\s*(.*?)\s*$", text)
+    if m is None or not m.group(1):
+        raise EventDataError(f"--where {text!r}: write COLUMN=VALUE or COLUMN!=VALUE, e.g. --where team=South")
+    return Condition(m.group(1), m.group(3), m.group(2) == "=")
+
+
+def attribute_columns(log: EventLog) -> list[str]:
+    return [str(c) for c in log.events.columns if c not in _CANONICAL]
+
+
+def _column(log: EventLog, name: str) -> str:
+    cols = attribute_columns(log)
+    by_key = {key(c): c for c in cols}
+    found = name if name in cols else by_key.get(key(name)) or by_key.get(key(f"case:{name}"))
+    if found is None:
+        shown = ", ".join(repr(c) for c in cols[:20]) or "none"
+        raise EventDataError(f"{log.ledger.source}: no column '{name}' to filter or group cases by"
+                             f"{did_you_mean(name, cols)}; the other columns are: {shown}")  # fmt: skip
+    return found
+
+
+def _norm(values: pd.Series) -> pd.Series:
+    text = values.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def case_values(log: EventLog, column: str) -> pd.Series:
+    """Each case's value in ``column`` (its first non-empty one), indexed by case id, as text.
+
+    Raises
+    ------
+    EventDataError
+        When the column does not exist, or holds more than one value within some case.
+    """
+    col = _column(log, column)
+    ev = log.events
+    frame = pd.DataFrame({"case": ev["case_id"].astype(str).to_numpy(), "value": _norm(ev[col]).to_numpy()})
+    present = frame.dropna(subset=["value"])
+    distinct = present.drop_duplicates()
+    varies = distinct["case"].duplicated(keep=False)
+    if varies.any():
+        cases = distinct.loc[varies, "case"].unique()
+        example = distinct[distinct["case"] == cases[0]]["value"].tolist()[:3]
+        raise EventDataError(
+            f"{log.ledger.source}: '{col}' is not one value per case: it varies within {len(cases)} case"
+            f"{'s' if len(cases) != 1 else ''} (case {cases[0]!r} has {', '.join(repr(v) for v in example)}); "
+            "choose a column that describes the whole case, such as a team or an age band"
+        )
+    first = present.drop_duplicates("case").set_index("case")["value"]
+    all_cases = pd.Index(pd.unique(frame["case"]), name="case")
+    return first.reindex(all_cases)
+
+
+def filter_cases(log: EventLog, conditions: Sequence[Condition]) -> EventLog:
+    """The log with only the cases that meet every condition; a ledger note says how many were kept."""
+    if not conditions:
+        return log
+    ev = log.events
+    keep_cases: set[str] | None = None
+    for cond in conditions:
+        values = case_values(log, cond.column)
+        match = values.fillna("").str.casefold() == cond.value.strip().casefold()
+        chosen = set(values.index[match.to_numpy() if cond.equal else ~match.to_numpy()])
+        keep_cases = chosen if keep_cases is None else keep_cases & chosen
+    assert keep_cases is not None
+    total = int(ev["case_id"].nunique())
+    if not keep_cases:
+        raise EventDataError(f"{log.ledger.source}: no case meets --where {' and '.join(map(str, conditions))} "
+                             f"(of {total} cases); check the value as written in the file")  # fmt: skip
+    mask = ev["case_id"].astype(str).isin(keep_cases).to_numpy()
+    note = f"--where {' and '.join(map(str, conditions))}: {len(keep_cases)} of {total} cases kept"
+    kept = ev[mask].reset_index(drop=True)
+    for c in ("case_id", "event"):
+        kept[c] = kept[c].cat.remove_unused_categories() if isinstance(kept[c].dtype, pd.CategoricalDtype) else kept[c]
+    return log.with_events(kept, log.ledger.note(note))
+
+
+def group_cases(log: EventLog, column: str) -> list[tuple[str, EventLog]]:
+    """One log per value of ``column`` (cases with none form the group ``(none)``), in value order."""
+    values = case_values(log, column).fillna(NONE)
+    ev = log.events
+    case_text = ev["case_id"].astype(str).to_numpy()
+    out = []
+    for value in sorted(values.unique(), key=lambda v: (v == NONE, v.casefold())):
+        members = set(values.index[values.to_numpy() == value])
+        mask = np.isin(case_text, list(members))
+        part = ev[mask].reset_index(drop=True)
+        for c in ("case_id", "event"):
+            if isinstance(part[c].dtype, pd.CategoricalDtype):
+                part[c] = part[c].cat.remove_unused_categories()
+        out.append((str(value), log.with_events(part, log.ledger.note(f"--by {column}: {value}"))))
+    return out

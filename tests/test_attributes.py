@@ -1,0 +1,81 @@
+"""Case attributes: --where keeps cases, --by groups them; columns that vary within cases are refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from flowmap.cli import cli
+from flowmap.errors import EventDataError
+from flowmap.events.attributes import case_values, filter_cases, group_cases, parse_where
+from flowmap.events.read import read_events
+from flowmap.files.process import load_process
+
+from .conftest import LOGS, PROCESSES, ROOT
+
+LEGAL = str(PROCESSES / "legal-advice.yaml")
+MESSY = str(ROOT / "examples" / "data" / "messy-tracker.xlsx")
+
+
+@pytest.fixture
+def log():  # type: ignore[no-untyped-def]
+    return read_events(MESSY, process=load_process(LEGAL))
+
+
+def test_a_trackers_other_columns_are_case_attributes(log) -> None:  # type: ignore[no-untyped-def]
+    workers = case_values(log, "worker")  # matched as typed: case ignored
+    assert workers.value_counts().to_dict() == {"AB": 20, "CD": 20, "EF": 20}
+    kept = filter_cases(log, [parse_where("Worker = ab")])
+    assert kept.events["case_id"].nunique() == 20 and kept.ledger.notes[-1] == "--where Worker=ab: 20 of 60 cases kept"
+    others = filter_cases(log, [parse_where("worker!=AB"), parse_where("worker != cd")])
+    assert set(case_values(others, "worker").dropna()) == {"EF"}
+    assert [(g, part.events["case_id"].nunique()) for g, part in group_cases(log, "worker")] == [
+        ("AB", 20), ("CD", 20), ("EF", 20)]  # fmt: skip
+
+
+def test_bad_columns_and_values_are_refused(log, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(EventDataError, match=r"no column 'wroker'.*did you mean 'Worker'"):
+        case_values(log, "wroker")
+    with pytest.raises(EventDataError, match="no case meets --where worker=ZZ"):
+        filter_cases(log, [parse_where("worker=ZZ")])
+    with pytest.raises(EventDataError, match="write COLUMN=VALUE"):
+        parse_where("worker")
+    events = pd.DataFrame({"case_id": ["1", "1", "2"], "event": ["a", "b", "a"], "date": ["2025-01-01"] * 3,
+                           "who": ["X", "Y", "X"]})  # fmt: skip
+    varied = read_events(events)
+    with pytest.raises(EventDataError, match=r"'who' is not one value per case: it varies within 1 case \(case '1'"):
+        case_values(varied, "who")
+
+
+def test_xes_trace_attributes_are_case_attributes() -> None:
+    log = read_events(LOGS / "receipt.xes.gz")
+    assert "case:channel" in log.events.columns
+    channels = case_values(log, "channel")  # 'channel' finds 'case:channel'
+    assert channels.notna().sum() == log.events["case_id"].nunique()
+
+
+def test_drift_and_compare_by_group_and_where_on_every_command(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "steps.csv"
+    res = runner.invoke(cli, ["drift", LEGAL, MESSY, "--by", "worker", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out)
+    assert next(iter(table.columns)) == "group" and list(pd.unique(table["group"])) == ["AB", "CD", "EF"]
+    assert "Notes" not in table.columns and "Worker" not in table.columns  # attributes never leak into outputs
+    cmp = tmp_path / "c.csv"
+    res = runner.invoke(cli, ["compare", LEGAL, MESSY, "--split", "2025-06-01", "--by", "worker", "-o", str(cmp)])
+    assert res.exit_code == 0, res.output and "worker AB:" in res.stdout
+    assert pd.read_csv(cmp)["group"].unique().tolist() == ["AB", "CD", "EF"]
+    for command in (["replay"], ["audit"], ["map", "-o", str(tmp_path / "m.svg")], ["report", "-o",
+                    str(tmp_path / "r.html"), "--runs", "10"]):  # fmt: skip
+        res = runner.invoke(cli, [command[0], LEGAL, MESSY, "--where", "worker=AB", *command[1:]])
+        assert res.exit_code == 0, (command, res.output)
+    counted = runner.invoke(cli, ["replay", LEGAL, MESSY, "--where", "worker=AB", "--json"])
+    import json
+
+    assert json.loads(counted.stdout)["counts"]["cases"] == 20
+    bad = runner.invoke(cli, ["drift", LEGAL, MESSY, "--where", "team=South"])
+    assert bad.exit_code == 1 and "no column 'team'" in bad.stderr
