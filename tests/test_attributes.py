@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from flowmap.cli import cli
 from flowmap.errors import EventDataError
-from flowmap.events.attributes import case_values, filter_cases, group_cases, parse_where
+from flowmap.events.attributes import case_values, conflicts, filter_cases, group_cases, parse_where
 from flowmap.events.read import read_events
 from flowmap.files.process import load_process
 
@@ -46,8 +46,21 @@ def test_bad_columns_and_values_are_refused(log, tmp_path: Path) -> None:  # typ
     events = pd.DataFrame({"case_id": ["1", "1", "2"], "event": ["a", "b", "a"], "date": ["2025-01-01"] * 3,
                            "who": ["X", "Y", "X"]})  # fmt: skip
     varied = read_events(events)
-    with pytest.raises(EventDataError, match=r"'who' is not one value per case: it varies within 1 case \(case '1'"):
-        case_values(varied, "who")
+    with pytest.raises(EventDataError, match=r"'who' is not one value per case: it varies within 1 of the 1 cases"):
+        case_values(varied, "who")  # the only case with two values disagrees: a per-event column
+
+
+def test_a_case_that_disagrees_with_itself_keeps_its_first_value_and_is_noted() -> None:
+    rows = [(c, e, f"2025-01-0{i + 1}", "South" if c != "3" or e == "a" else "North")
+            for c in "12345" for i, e in enumerate("ab")]  # fmt: skip
+    log = read_events(pd.DataFrame(rows, columns=["case_id", "event", "date", "team"]))
+    assert conflicts(log, "team") == ["3"] and case_values(log, "team").to_dict() == dict.fromkeys("12345", "South")
+    kept = filter_cases(log, [parse_where("team=South")])
+    assert kept.events["case_id"].nunique() == 5
+    assert kept.ledger.notes[-2] == (
+        "'team' differs within 1 case ('3'): each case's first value is used; correct the file if that is wrong"
+    )
+    assert [g for g, _ in group_cases(log, "team")] == ["South"]
 
 
 def test_xes_trace_attributes_are_case_attributes() -> None:

@@ -6,8 +6,10 @@ is a case attribute when each case has one value in it: the case's value is
 its first non-empty one. ``--where COLUMN=VALUE`` (or ``!=``; repeatable,
 all must hold) keeps the cases whose value matches, compared as people type
 (case and outer spaces ignored); ``--by COLUMN`` splits the cases into one
-group per value. A column that varies within cases cannot be used for either,
-and the message says which cases. Attributes are never written to an output
+group per value. A case whose events disagree keeps its first value and gets
+a ledger note; a column that varies within more than half of the cases with
+two or more values in it is a per-event column, and using it is refused with
+a message naming a case. Attributes are never written to an output
 unless grouped by.
 """
 
@@ -27,7 +29,7 @@ from flowmap.events.readers import key
 if TYPE_CHECKING:
     from flowmap.events.read import EventLog
 
-__all__ = ["Condition", "attribute_columns", "case_values", "filter_cases", "group_cases", "parse_where"]
+__all__ = ["Condition", "attribute_columns", "case_values", "conflicts", "filter_cases", "group_cases", "parse_where"]
 
 _CANONICAL = ("case_id", "event", "timestamp", "row", "column")
 NONE = "(none)"
@@ -86,25 +88,46 @@ def case_values(log: EventLog, column: str) -> pd.Series:
     Raises
     ------
     EventDataError
-        When the column does not exist, or holds more than one value within some case.
+        When the column does not exist, or is a per-event column rather than a
+        per-case one (see :func:`conflicts`).
     """
+    return _values(log, column)[0]
+
+
+def conflicts(log: EventLog, column: str) -> list[str]:
+    """The cases whose events disagree on ``column`` (their first non-empty value is used)."""
+    return _values(log, column)[1]
+
+
+def _values(log: EventLog, column: str) -> tuple[pd.Series, list[str]]:
     col = _column(log, column)
     ev = log.events
     frame = pd.DataFrame({"case": ev["case_id"].astype(str).to_numpy(), "value": _norm(ev[col]).to_numpy()})
     present = frame.dropna(subset=["value"])
     distinct = present.drop_duplicates()
     varies = distinct["case"].duplicated(keep=False)
-    if varies.any():
-        cases = distinct.loc[varies, "case"].unique()
+    cases = list(pd.unique(distinct.loc[varies, "case"]))
+    several = int((present["case"].value_counts() > 1).sum())
+    if cases and 2 * len(cases) > several:
         example = distinct[distinct["case"] == cases[0]]["value"].tolist()[:3]
         raise EventDataError(
-            f"{log.ledger.source}: '{col}' is not one value per case: it varies within {len(cases)} case"
-            f"{'s' if len(cases) != 1 else ''} (case {cases[0]!r} has {', '.join(repr(v) for v in example)}); "
-            "choose a column that describes the whole case, such as a team or an age band"
+            f"{log.ledger.source}: '{col}' is not one value per case: it varies within {len(cases)} of the "
+            f"{several} cases with more than one value in it (case {cases[0]!r} has "
+            f"{', '.join(repr(v) for v in example)}); choose a column that describes the whole case, such as "
+            "a team or an age band"
         )
     first = present.drop_duplicates("case").set_index("case")["value"]
     all_cases = pd.Index(pd.unique(frame["case"]), name="case")
-    return first.reindex(all_cases)
+    return first.reindex(all_cases), cases
+
+
+def _conflict_note(log: EventLog, column: str) -> str | None:
+    cases = conflicts(log, column)
+    if not cases:
+        return None
+    shown = ", ".join(repr(c) for c in cases[:10]) + (f" and {len(cases) - 10} more" if len(cases) > 10 else "")
+    return (f"'{column}' differs within {len(cases)} case{'s' if len(cases) != 1 else ''} ({shown}): "
+            "each case's first value is used; correct the file if that is wrong")  # fmt: skip
 
 
 def filter_cases(log: EventLog, conditions: Sequence[Condition]) -> EventLog:
@@ -124,16 +147,22 @@ def filter_cases(log: EventLog, conditions: Sequence[Condition]) -> EventLog:
         raise EventDataError(f"{log.ledger.source}: no case meets --where {' and '.join(map(str, conditions))} "
                              f"(of {total} cases); check the value as written in the file")  # fmt: skip
     mask = ev["case_id"].astype(str).isin(keep_cases).to_numpy()
+    ledger = log.ledger
+    for cond in conditions:
+        conflict = _conflict_note(log, cond.column)
+        ledger = ledger if conflict is None else ledger.note(conflict)
     note = f"--where {' and '.join(map(str, conditions))}: {len(keep_cases)} of {total} cases kept"
     kept = ev[mask].reset_index(drop=True)
     for c in ("case_id", "event"):
         kept[c] = kept[c].cat.remove_unused_categories() if isinstance(kept[c].dtype, pd.CategoricalDtype) else kept[c]
-    return log.with_events(kept, log.ledger.note(note))
+    return log.with_events(kept, ledger.note(note))
 
 
 def group_cases(log: EventLog, column: str) -> list[tuple[str, EventLog]]:
     """One log per value of ``column`` (cases with none form the group ``(none)``), in value order."""
     values = case_values(log, column).fillna(NONE)
+    conflict = _conflict_note(log, column)
+    ledger = log.ledger if conflict is None else log.ledger.note(conflict)
     ev = log.events
     case_text = ev["case_id"].astype(str).to_numpy()
     out = []
@@ -144,5 +173,5 @@ def group_cases(log: EventLog, column: str) -> list[tuple[str, EventLog]]:
         for c in ("case_id", "event"):
             if isinstance(part[c].dtype, pd.CategoricalDtype):
                 part[c] = part[c].cat.remove_unused_categories()
-        out.append((str(value), log.with_events(part, log.ledger.note(f"--by {column}: {value}"))))
+        out.append((str(value), log.with_events(part, ledger.note(f"--by {column}: {value}"))))
     return out
