@@ -19,7 +19,9 @@ def pictures() -> dict[str, bytes]:
     from flowmap.analysis.replay import replay
     from flowmap.events.read import read_events
     from flowmap.files.process import load_process
-    from flowmap.render.maps import render_map
+    from flowmap.files.pdsa import load_pdsa
+    from flowmap.render.maps import compare_notes, render_map
+    from flowmap.spc.compare import compare
 
     out: dict[str, bytes] = {}
     legal = load_process(ROOT / "processes" / "legal-advice.yaml")
@@ -29,6 +31,10 @@ def pictures() -> dict[str, bytes]:
     for metric in ("frequency", "time", "drift"):
         out[f"legal-advice-{metric}.svg"] = render_map(legal, metrics, metric=metric, renderer="wasm")  # type: ignore[arg-type]
     out["legal-advice-case.svg"] = render_map(legal, metrics, case_journey(result, "Child 2"), renderer="wasm")
+    cycle = load_pdsa(ROOT / "examples" / "pdsa-legal-advice.yaml").cycle("PDSA-2")
+    before_after = compare(result, cycle.start, end=cycle.end, cycle=cycle.id)
+    notes = compare_notes(before_after.step_verdicts(), before_after.sides())
+    out["legal-advice-compare.svg"] = render_map(legal, notes=notes, metric=None, renderer="wasm")
     po = load_process(ROOT / "processes" / "permanence-order.yaml")
     po_result = replay(po, read_events(ROOT / "examples" / "data" / "permanence-events.csv", process=po))
     out["permanence-order-drift.svg"] = render_map(po, map_metrics(po_result), renderer="wasm")

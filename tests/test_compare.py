@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from flowmap.analysis.replay import replay
 from flowmap.cli import cli
 from flowmap.events.read import read_events
 from flowmap.files.process import load_process
-from flowmap.spc.compare import COMPARE_COLUMNS, _rate, compare, newcombe, wilson
+from flowmap.spc.compare import COMPARE_COLUMNS, Comparison, MeasureChange, _rate, compare, newcombe, wilson
 
 from .conftest import PROCESSES, ROOT
 
@@ -87,3 +88,45 @@ def test_too_few_to_judge_and_bad_input(tmp_path: Path) -> None:
     assert nocycle.exit_code == 1 and "cycles are: PDSA-1, PDSA-2" in nocycle.stderr
     both = runner.invoke(cli, ["compare", LEGAL, TRACKER, "--split", "2025-06-02", "--pdsa", PDSA, "--cycle", "PDSA-2"])
     assert both.exit_code == 1 and "give either --split DATE, or --pdsa FILE --cycle ID" in both.stderr
+
+
+def _change(measure: str, low: float, high: float, n: int = 10) -> MeasureChange:
+    return MeasureChange(
+        kind="step", id="s", label="s", measure=measure,  # type: ignore[arg-type]
+        before=1.0, after=2.0, difference=(low + high) / 2, ci_low=low, ci_high=high, p_value=0.5,
+        n_before=n, n_after=n,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "verdict"),
+    [
+        ([("median_days", -5, -1), ("breach_rate", -0.2, 0.1)], "better"),  # fewer days, clearly
+        ([("median_days", 1, 5), ("breach_rate", -0.2, 0.1)], "worse"),
+        ([("median_days", -5, -1), ("breach_rate", 0.05, 0.3)], "mixed"),
+        ([("median_days", -5, 1), ("breach_rate", -0.2, 0.1)], "no clear change"),
+    ],
+)
+def test_a_steps_verdict_follows_its_intervals(changes: list[tuple[str, float, float]], verdict: str) -> None:
+    comparison = Comparison(split=dt.date(2025, 1, 1), end=None, since=None, as_of=dt.date(2025, 6, 1),
+                            changes=tuple(_change(m, lo, hi) for m, lo, hi in changes))  # fmt: skip
+    got, lines = comparison.step_verdicts()["s"]
+    assert got == verdict and lines == ["median 1 → 2", "over target 100% → 200%"]
+    few = Comparison(split=dt.date(2025, 1, 1), end=None, since=None, as_of=dt.date(2025, 6, 1),
+                     changes=(_change("median_days", -5, -1, n=4),))  # fmt: skip
+    assert few.step_verdicts()["s"][0] == "too few"
+
+
+def test_compare_map_colours_and_names_each_steps_direction(tmp_path: Path) -> None:
+    out = tmp_path / "compare.svg"
+    res = CliRunner().invoke(cli, ["compare", LEGAL, TRACKER, "--pdsa", PDSA, "--cycle", "PDSA-2", "--map", str(out)])
+    assert res.exit_code == 0, res.output
+    svg = out.read_text()
+    # every step with figures carries its verdict in words, and the key explains them
+    assert svg.count(">NO CLEAR CHANGE<") == 5 and svg.count(">TOO FEW<") == 1
+    assert "median 3 → 3" in svg and "over target 52% → 65%" in svg
+    assert "BETTER: an interval of the change excludes zero" in svg and "before 2025-06-02 against" in svg
+    refused = CliRunner().invoke(cli, ["compare", LEGAL, TRACKER, "--split", "2025-06-02", "--by", "x", "--map",
+                                       str(tmp_path / "m.svg")])  # fmt: skip
+    assert refused.exit_code != 0 and "choose a group with --where" in refused.output
+    assert not (tmp_path / "m.svg").exists()

@@ -174,6 +174,9 @@ def report(
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the bootstrap intervals.")
 @click.option("--by", "by", metavar="COLUMN", help="Compare within each value of a case attribute (a 'group' column).")
 @click.option("-o", "--output", type=out_path(), help="Write the table (.csv, .json with the counts, .xlsx).")
+@click.option("--map", "map_path", type=out_path(), metavar="FILE",
+              help="Draw the process map with each step coloured and labelled by the direction of its change "
+                   "(.svg, .png, .pdf).")  # fmt: skip
 @window_options
 @event_options
 @user_errors
@@ -186,6 +189,7 @@ def compare(
     seed: int,
     by: str | None,
     output: Path | None,
+    map_path: Path | None,
     **opts: Any,
 ) -> None:
     """Did the change work? Before against after a date or a PDSA cycle, with intervals and p-values.
@@ -210,6 +214,9 @@ def compare(
         split, end = cycle.start.isoformat(), (cycle.end.isoformat() if cycle.end else None)
     elif split is None:
         raise UserError("give --split DATE, or --pdsa FILE --cycle ID")
+    if map_path is not None and by is not None:
+        raise UserError("--map draws one comparison, and --by makes one per group: choose a group with "
+                        "--where COLUMN=VALUE and draw its map")  # fmt: skip
     result = replay_events(process_path, events, opts)
     comparison = compare_sides(result, split, end=end, seed=seed, cycle=cycle_id)
     after = f"{comparison.split}" + (f" to {comparison.end}" if comparison.end else f" to {comparison.as_of}")
@@ -222,6 +229,12 @@ def compare(
         if output is not None:
             write_comparison(comparison, output)
             click.echo(f"wrote {output}", err=True)
+        if map_path is not None:
+            from flowmap.render.maps import compare_notes, write_map
+
+            notes = compare_notes(comparison.step_verdicts(), comparison.sides())
+            write_map(map_path, result.process, notes=notes, metric=None)
+            click.echo(f"wrote {map_path}", err=True)
         return
     from flowmap.analysis.run import replay_groups
     from flowmap.spc.compare import grouped_table

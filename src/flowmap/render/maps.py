@@ -30,7 +30,8 @@ from flowmap.render.layout import NODE_H, NODE_W, Box, Layout, Renderer, dot_quo
 from flowmap.render.scene import Path as PathShape
 from flowmap.render.scene import Polygon, Rect, Scene, Text, to_pdf, to_png, to_svg
 
-__all__ = ["MAP_FORMATS", "Direction", "Metric", "map_dot", "map_mermaid", "map_scene", "render_map", "write_map"]
+__all__ = ["MAP_FORMATS", "Direction", "Metric", "StepNotes", "compare_notes", "map_dot", "map_mermaid", "map_scene",
+           "render_map", "write_map"]  # fmt: skip
 
 Metric = Literal["frequency", "time", "drift"]
 Direction = Literal["auto", "LR", "TB", "grid"]
@@ -46,12 +47,47 @@ BLUE = "#0072B2"
 VERMILLION = "#D55E00"
 GREEN = "#009E73"
 ORANGE = "#E69F00"
-FILL = {"red": "#F6C9AE", "amber": "#FBE3AA", "green": "#BDE5D6", "none": "#ffffff"}
-STROKE = {"red": VERMILLION, "amber": "#B07800", "green": GREEN, "none": "#555555"}
+FILL = {"red": "#F6C9AE", "amber": "#FBE3AA", "green": "#BDE5D6", "none": "#ffffff",
+        "better": "#BDE5D6", "worse": "#F6C9AE", "mixed": "#FBE3AA", "no clear change": "#EDEDED",
+        "too few": "#ffffff"}  # fmt: skip
+STROKE = {"red": VERMILLION, "amber": "#B07800", "green": GREEN, "none": "#555555",
+          "better": GREEN, "worse": VERMILLION, "mixed": "#B07800", "no clear change": "#777777",
+          "too few": "#999999"}  # fmt: skip
 LANE_FILLS = ("#F4F6F8", "#EEF3F7")
 LANE_STRIPES = ("#56B4E9", "#CC79A7", "#F0E442", "#999999", "#009E73", "#0072B2")
 HEADER = 56.0
 LINE = 15.0
+
+
+@dataclass(frozen=True)
+class StepNotes:
+    """Figures and a verdict per step that replace the metric's, with the legend that explains them.
+
+    ``compare --map`` uses it: each step's verdict (a key of the colour table:
+    ``better``, ``worse``, ``mixed``, ``no clear change``, ``too few``) colours
+    the box and is written in a badge on it; the lines are its figures.
+    """
+
+    steps: dict[str, tuple[str, list[str]]]
+    legend: list[tuple[str, str]]
+    subtitle: str
+
+
+def compare_notes(verdicts: dict[str, tuple[str, list[str]]], sides: str) -> StepNotes:
+    """:class:`StepNotes` for a before-and-after map from per-step verdicts (``Comparison.step_verdicts``)."""
+    legend = [
+        (
+            "text",
+            f"Figures in boxes: {sides}: the step's median days over completed visits and the share of "
+            "visits over its target, before → after. The word on each box is the verdict.",
+        ),
+        ("better", "BETTER: an interval of the change excludes zero, the good way, and none the bad way"),
+        ("worse", "WORSE: an interval excludes zero the bad way, and none the good way"),
+        ("mixed", "MIXED: one measure clearly better, another clearly worse"),
+        ("no clear change", "NO CLEAR CHANGE: every interval includes zero; this could be chance"),
+        ("too few", "TOO FEW: fewer than 5 visits on a side to judge (white: no figures)"),
+    ]
+    return StepNotes(steps=dict(verdicts), legend=legend, subtitle=sides)
 
 
 @dataclass(frozen=True)
@@ -199,15 +235,18 @@ def map_scene(
     metric: Metric | None = "drift",
     title: str | None = None,
     suppress: int | None = None,
+    notes: StepNotes | None = None,
 ) -> Scene:
     """The map as shapes: header, lanes, edges, steps, legend (counts below ``suppress`` as <N)."""
     metric = metric if metrics is not None else None
     opt = _options(process, metrics, case, metric, title)
+    if notes is not None:
+        opt = _Options(metric=None, title=opt.title, subtitle=f"{notes.subtitle} · {opt.subtitle}")
     # A tall map keeps the page landscape by putting the legend beside it; a wide one, below.
     beside = lay.height > lay.width
     legend_w = 400.0 if beside else max(lay.width, 560.0)
     width = lay.width + legend_w + 12 if beside else legend_w
-    legend = _fit(_legend_lines(process, metrics, case, metric, suppress), legend_w)
+    legend = _fit(_legend_lines(process, metrics, case, metric, suppress, notes), legend_w)
     legend_h = 24 + LINE * len(legend)
     sub_lines = textwrap.wrap(opt.subtitle, max(int((width - 24) / 6.2), 40))
     header = HEADER + 14 * (len(sub_lines) - 1)
@@ -217,7 +256,7 @@ def map_scene(
     for i, line in enumerate(sub_lines):
         scene.add(Text(12, 44 + 14 * i, line, size=11, anchor="start", fill="#444444"))
     page = _Page(process=process, lay=lay, oy=header, case=case, suppress=suppress,
-                 counts=_edge_counts(metrics), medians=_edge_medians(metrics))  # fmt: skip
+                 counts=_edge_counts(metrics), medians=_edge_medians(metrics), notes=notes)  # fmt: skip
     _draw_lanes(scene, page)
     _draw_declared_edges(scene, page, metric, metrics is not None)
     _draw_undeclared_edges(scene, page)
@@ -238,6 +277,7 @@ class _Page:
     suppress: int | None
     counts: dict[tuple[str, str], int]
     medians: dict[tuple[str, str], float]
+    notes: StepNotes | None = None
 
     def box(self, b: Box) -> Box:
         return Box(b.x, b.y + self.oy, b.w, b.h)
@@ -335,6 +375,8 @@ def _draw_steps(scene: Scene, page: _Page, metrics: MapMetrics | None, metric: M
     for s in process.steps:
         b = page.box(page.lay.nodes[s.id])
         figures, status = _figures(process, s.id, metrics, metric, page.suppress)
+        if page.notes is not None:
+            status, figures = page.notes.steps.get(s.id, ("none", []))
         op = 0.35 if case is not None and s.id not in visited else 1.0
         stroke = INK if case is not None and s.id in visited else STROKE[status]
         scene.add(Rect(b.x, b.y, b.w, b.h, fill=FILL[status], stroke=stroke, width=2.2 if s.start else 1.4,
@@ -357,12 +399,21 @@ def _draw_steps(scene: Scene, page: _Page, metrics: MapMetrics | None, metric: M
         for line in lines:
             scene.add(Text(b.cx, y, line, size=9, fill="#222222", opacity=op))
             y += 11.5
+        if page.notes is not None and status != "none":
+            _badge(scene, b, status.upper(), STROKE[status], size=8)
         if case is not None and s.id in visited:
             order = [i + 1 for i, sid in enumerate(case.visits["step"]) if sid == s.id]
             badge = ",".join(str(o) for o in order[:4]) + ("…" if len(order) > 4 else "")
             bw = 10 + 7 * len(badge)
             scene.add(Rect(b.x + b.w - bw - 4, b.y - 9, bw, 18, fill=INK, radius=9))
             scene.add(Text(b.x + b.w - bw / 2 - 4, b.y + 4, badge, size=10, bold=True, fill="#ffffff"))
+
+
+def _badge(scene: Scene, b: Box, text: str, fill: str, *, size: float) -> None:
+    """A word in a filled tab sitting on a box's top edge, at its right, clear of the tags inside the box."""
+    bw = 12 + 0.72 * size * len(text)
+    scene.add(Rect(b.x + b.w - bw - 4, b.y - 15, bw, 15, fill=fill, radius=3))
+    scene.add(Text(b.x + b.w - bw / 2 - 4, b.y - 4.5, text, size=size, bold=True, fill="#ffffff"))
 
 
 def _draw_legend(scene: Scene, legend: list[tuple[str, str]], corner: tuple[float, float], legend_w: float,
@@ -420,7 +471,8 @@ def _journey_lines(process: Process, case: CaseJourney) -> dict[str, list[str]]:
 
 
 def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourney | None,
-                  metric: Metric | None, below: int | None = None) -> list[tuple[str, str]]:  # fmt: skip
+                  metric: Metric | None, below: int | None = None,
+                  notes: StepNotes | None = None) -> list[tuple[str, str]]:  # fmt: skip
     from flowmap.privacy import suppress
 
     unit = _unit(process)
@@ -428,7 +480,10 @@ def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourne
     lines.append(("text", "Boxes are steps, in swimlanes by who does them (the lane is named at the top of each box "
                           "when the map runs in rows). START marks where cases begin; a double border marks an end "
                           "step."))  # fmt: skip
-    if metrics is None:
+    if notes is not None:  # the notes bring their own key
+        lines.extend(notes.legend)
+        lines.append(("edge", "an allowed move"))
+    elif metrics is None:
         lines.append(("text", f"Figures in boxes are the step's target and typical time, in {unit}."))
         lines.append(("edge", "an allowed move (label: its name or probability)"))
     elif metric == "frequency":
@@ -691,6 +746,7 @@ def render_map(
     title: str | None = None,
     renderer: Renderer = "auto",
     suppress: int | None = None,
+    notes: StepNotes | None = None,
 ) -> bytes:
     """Render a process map.
 
@@ -722,6 +778,8 @@ def render_map(
     fmt = fmt.lower().lstrip(".")
     if metric not in ("frequency", "time", "drift", None):
         raise RenderError(f"metric must be frequency, time or drift (got {metric!r})")
+    if notes is not None and fmt not in ("svg", "png", "pdf"):
+        raise RenderError(f"a map with step verdicts is drawn as .svg, .png or .pdf, not '{fmt}'")
     if fmt == "dot":
         return map_dot(process, metrics, case, metric=metric, direction=direction, lanes=lanes, title=title).encode()
     if fmt in ("mmd", "mermaid"):
@@ -730,7 +788,7 @@ def render_map(
     if fmt not in ("svg", "png", "pdf"):
         raise RenderError(f"cannot write a map as '{fmt}'; use one of {', '.join(MAP_FORMATS)}")
     scene = map_scene(process, layout(process, direction=direction, lanes=lanes, renderer=renderer), metrics, case,
-                      metric=metric, title=title, suppress=suppress)  # fmt: skip
+                      metric=metric, title=title, suppress=suppress, notes=notes)  # fmt: skip
     if fmt == "svg":
         return to_svg(scene).encode("utf-8")
     if fmt == "png":
@@ -750,6 +808,7 @@ def write_map(
     title: str | None = None,
     renderer: Renderer = "auto",
     suppress: int | None = None,
+    notes: StepNotes | None = None,
 ) -> Path:
     """Render a map to ``path``, the format chosen by its extension; written whole or not at all.
 
@@ -769,6 +828,6 @@ def write_map(
             f"{p.with_suffix('.mmd')} (Mermaid) instead"
         )
     data = render_map(process, metrics, case, fmt=ext, metric=metric, direction=direction, lanes=lanes, title=title,
-                      renderer=renderer, suppress=suppress)  # fmt: skip
+                      renderer=renderer, suppress=suppress, notes=notes)  # fmt: skip
     write_bytes(p, data)
     return p

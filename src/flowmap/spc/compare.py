@@ -38,6 +38,14 @@ MIN_N = 5
 RESAMPLES = 2000
 
 
+def _pct(v: float | None) -> str:
+    return "–" if v is None or math.isnan(v) else f"{100 * v:.0f}%"
+
+
+def _num(v: float | None) -> str:
+    return "–" if v is None or math.isnan(v) else (f"{v:.0f}" if float(v).is_integer() or abs(v) >= 10 else f"{v:.1f}")
+
+
 def wilson(x: int, n: int) -> tuple[float, float]:
     """Wilson's score interval for a proportion x/n (95%).
 
@@ -121,6 +129,41 @@ class Comparison:
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame([c.row() for c in self.changes], columns=COMPARE_COLUMNS)
+
+    def sides(self) -> str:
+        """The two sides in words: "before 2025-06-02 against 2025-06-02 to 2025-10-27"."""
+        return f"before {self.split} against {self.split} to {self.end or self.as_of}"
+
+    def step_verdicts(self) -> dict[str, tuple[str, list[str]]]:
+        """Per step: its verdict and its figure lines (before → after) for ``compare --map``.
+
+        The verdict is ``better`` or ``worse`` when a measure's interval
+        excludes zero that way and none excludes it the other way, ``mixed``
+        when both happen, ``no clear change`` when every judged interval holds
+        zero, and ``too few`` when no measure has 5 visits on each side.
+        """
+        out: dict[str, tuple[str, list[str]]] = {}
+        steps: dict[str, list[MeasureChange]] = {}
+        for c in self.changes:
+            if c.kind == "step":
+                steps.setdefault(c.id, []).append(c)
+        for sid, changes in steps.items():
+            directions = {c.direction for c in changes}
+            if "better" in directions and "worse" in directions:
+                verdict = "mixed"
+            elif "better" in directions or "worse" in directions:
+                verdict = "better" if "better" in directions else "worse"
+            elif "no clear change" in directions:
+                verdict = "no clear change"
+            else:
+                verdict = "too few"
+            lines = []
+            for c in changes:
+                what = "median" if c.measure == "median_days" else "over target"
+                fmt = _pct if c.measure == "breach_rate" else _num
+                lines.append(f"{what} {fmt(c.before)} → {fmt(c.after)}")
+            out[sid] = (verdict, lines)
+        return out
 
     def sentences(self, *, suppress_below: int | None = None) -> list[str]:
         """One plain sentence per span target's met rate; counts below ``suppress_below`` shown as <N.
