@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from flowmap.errors import EventDataError, did_you_mean
@@ -121,8 +122,7 @@ def _values(log: EventLog, column: str) -> tuple[pd.Series, list[str]]:
     return first.reindex(all_cases), cases
 
 
-def _conflict_note(log: EventLog, column: str) -> str | None:
-    cases = conflicts(log, column)
+def _conflict_note(column: str, cases: list[str]) -> str | None:
     if not cases:
         return None
     shown = ", ".join(repr(c) for c in cases[:10]) + (f" and {len(cases) - 10} more" if len(cases) > 10 else "")
@@ -136,8 +136,11 @@ def filter_cases(log: EventLog, conditions: Sequence[Condition]) -> EventLog:
         return log
     ev = log.events
     keep_cases: set[str] | None = None
+    ledger = log.ledger
     for cond in conditions:
-        values = case_values(log, cond.column)
+        values, conflicting = _values(log, cond.column)
+        conflict = _conflict_note(cond.column, conflicting)
+        ledger = ledger if conflict is None else ledger.note(conflict)
         match = values.fillna("").str.casefold() == cond.value.strip().casefold()
         chosen = set(values.index[match.to_numpy() if cond.equal else ~match.to_numpy()])
         keep_cases = chosen if keep_cases is None else keep_cases & chosen
@@ -147,21 +150,24 @@ def filter_cases(log: EventLog, conditions: Sequence[Condition]) -> EventLog:
         raise EventDataError(f"{log.ledger.source}: no case meets --where {' and '.join(map(str, conditions))} "
                              f"(of {total} cases); check the value as written in the file")  # fmt: skip
     mask = ev["case_id"].astype(str).isin(keep_cases).to_numpy()
-    ledger = log.ledger
-    for cond in conditions:
-        conflict = _conflict_note(log, cond.column)
-        ledger = ledger if conflict is None else ledger.note(conflict)
     note = f"--where {' and '.join(map(str, conditions))}: {len(keep_cases)} of {total} cases kept"
-    kept = ev[mask].reset_index(drop=True)
+    return log.with_events(_rows(ev, mask), ledger.note(note))
+
+
+def _rows(events: pd.DataFrame, mask: npt.NDArray[np.bool_]) -> pd.DataFrame:
+    """The chosen rows, with the categories of cases and events they no longer use dropped."""
+    part = events[mask].reset_index(drop=True)
     for c in ("case_id", "event"):
-        kept[c] = kept[c].cat.remove_unused_categories() if isinstance(kept[c].dtype, pd.CategoricalDtype) else kept[c]
-    return log.with_events(kept, ledger.note(note))
+        if isinstance(part[c].dtype, pd.CategoricalDtype):
+            part[c] = part[c].cat.remove_unused_categories()
+    return part
 
 
 def group_cases(log: EventLog, column: str) -> list[tuple[str, EventLog]]:
     """One log per value of ``column`` (cases with none form the group ``(none)``), in value order."""
-    values = case_values(log, column).fillna(NONE)
-    conflict = _conflict_note(log, column)
+    found, conflicting = _values(log, column)
+    values = found.fillna(NONE)
+    conflict = _conflict_note(column, conflicting)
     ledger = log.ledger if conflict is None else log.ledger.note(conflict)
     ev = log.events
     case_text = ev["case_id"].astype(str).to_numpy()
@@ -169,9 +175,5 @@ def group_cases(log: EventLog, column: str) -> list[tuple[str, EventLog]]:
     for value in sorted(values.unique(), key=lambda v: (v == NONE, v.casefold())):
         members = set(values.index[values.to_numpy() == value])
         mask = np.isin(case_text, list(members))
-        part = ev[mask].reset_index(drop=True)
-        for c in ("case_id", "event"):
-            if isinstance(part[c].dtype, pd.CategoricalDtype):
-                part[c] = part[c].cat.remove_unused_categories()
-        out.append((str(value), log.with_events(part, ledger.note(f"--by {column}: {value}"))))
+        out.append((str(value), log.with_events(_rows(ev, mask), ledger.note(f"--by {column}: {value}"))))
     return out
