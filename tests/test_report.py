@@ -36,7 +36,7 @@ def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_report_has_every_section_and_no_outside_references(report_file: Path) -> None:
     html = report_file.read_text(encoding="utf-8")
-    for section in ("summary", "map", "drift", "stalled", "targets", "pdsa", "simulation", "ledger", "method"):
+    for section in ("summary", "map", "drift", "due", "stalled", "targets", "pdsa", "simulation", "ledger", "method"):
         assert f'<section id="{section}"' in html or f'<section id="{section}" ' in html, section
     assert "<script" not in html
     # nothing to fetch: no http(s) references, no external stylesheets or images
@@ -142,3 +142,13 @@ def test_did_the_changes_work_section_answers_each_cycle(report_file: Path) -> N
     # The month-by-month p-chart with its aim line sits beside each per-case chart.
     assert "p-chart of Advice within 8 working days of a complete referral, month by month" in html
     assert "aim: 90%" in html and "Aim 90%: not yet met" in html
+
+
+def test_due_in_the_next_days_lists_what_falls_due(report_file: Path) -> None:
+    html = report_file.read_text(encoding="utf-8")
+    due = html[html.index('<section id="due">') : html.index('<section id="stalled">')]
+    # the legal-advice clock is working days: the default window is 10 of them
+    assert "Due in the next 10 working days, and overdue" in due
+    # Child 40's advice turnaround fell due on 23 October; 2 working days over by the 27th
+    assert "<td>Child 40</td><td>allocated</td><td>legal_turnaround</td><td>2025-10-23</td>" in due
+    assert "NaT" not in html

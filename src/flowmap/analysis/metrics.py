@@ -17,6 +17,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from flowmap.analysis.replay import Replay, by_step
+from flowmap.errors import FlowmapError
+from flowmap.model.clock import add_days
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -33,6 +35,7 @@ __all__ = [
     "edge_table",
     "grouped_drift",
     "map_metrics",
+    "next_due",
     "rag",
     "step_table",
     "target_table",
@@ -49,6 +52,7 @@ TARGET_COLUMNS = [
 EDGE_COLUMNS = ["from", "to", "count", "median_days", "declared"]
 AUDIT_COLUMNS = [
     "case_id", "current_step", "lane", "entered", "days_in_step", "target", "days_over", "overdue_targets",
+    "next_due_target", "due_date", "days_left",
 ]  # fmt: skip
 
 
@@ -200,12 +204,19 @@ def edge_table(result: Replay) -> pd.DataFrame:
     return table[EDGE_COLUMNS].reset_index(drop=True)
 
 
-def audit(result: Replay, *, case: str | None = None) -> pd.DataFrame:
+def audit(result: Replay, *, case: str | None = None, due_within: float | None = None) -> pd.DataFrame:
     """Open cases only, most days over target first: which step each is stuck at, and for how long.
 
-    With ``case`` (a case id as in the data; see :meth:`Replay.find_case`), only
-    that case's row, or no row when it is complete.
+    Each row also names the target that falls due first (the current step's
+    target or a running ``within`` span target), its due date and the days
+    left (negative: overdue), in that target's clock: see :func:`next_due`.
+    With ``due_within`` only the cases with something due within that many
+    days, or overdue, are kept, soonest first. With ``case`` (a case id as in
+    the data; see :meth:`Replay.find_case`), only that case's row, or no row
+    when it is complete.
     """
+    if due_within is not None and not due_within >= 0:
+        raise FlowmapError(f"--due-within must be 0 or more days (got {due_within:g})")
     c = result.window_cases
     keep = c["status"] != "complete"
     if case is not None:
@@ -213,6 +224,7 @@ def audit(result: Replay, *, case: str | None = None) -> pd.DataFrame:
     open_cases = c[keep]
     codes = open_cases.index.to_numpy()
     joined = _overdue_targets(result, len(result.cases))
+    due = next_due(result).reindex(codes)
     table = pd.DataFrame(
         {
             "case_id": open_cases["case_id"].to_numpy(),
@@ -223,13 +235,65 @@ def audit(result: Replay, *, case: str | None = None) -> pd.DataFrame:
             "target": open_cases["target"].to_numpy(),
             "days_over": open_cases["days_over"].to_numpy(),
             "overdue_targets": joined[codes],
+            "next_due_target": due["next_due_target"].to_numpy(),
+            "due_date": due["due_date"].to_numpy(),
+            "days_left": due["days_left"].to_numpy(),
         }
     )
+    if due_within is not None:
+        table = table[table["days_left"] <= due_within]
+        table = table.sort_values(["days_left", "case_id"], kind="stable")
+        return table[AUDIT_COLUMNS].reset_index(drop=True)
     table["_over"] = table["days_over"].fillna(-1.0)
     table = table.sort_values(
         ["_over", "days_in_step", "case_id"], ascending=[False, False, True], kind="stable", na_position="last"
     )
     return table[AUDIT_COLUMNS].reset_index(drop=True)
+
+
+def next_due(result: Replay) -> pd.DataFrame:
+    """Per open case (indexed by its code in ``result.cases``): the target that falls due first.
+
+    The candidates are the current step's target (due ``target`` process-clock
+    days after the case entered the step) and each running or overdue span
+    target with a ``within`` (due ``within`` days of its clock after the
+    clock started; ``at_least`` targets are lead times, never "due"). Days left
+    are the target less the days so far, in the target's clock: negative when
+    overdue. Ties go to the id first in the process file's order. Cases with
+    no candidate are absent.
+    """
+    p = result.process
+    c = result.cases
+    open_ = (c["status"] != "complete").to_numpy() & c["target"].notna().to_numpy()
+    frames = [
+        pd.DataFrame({
+            "code": np.flatnonzero(open_),
+            "next_due_target": c["current_step"].to_numpy()[open_].astype(object),
+            "due_date": add_days(c["entered"].to_numpy()[open_], c["target"].to_numpy(dtype=float)[open_],
+                                 clock=p.clock, calendar=p.calendar),
+            "days_left": (c["target"] - c["days_in_step"]).to_numpy(dtype=float)[open_],
+            "_order": -1,
+        })
+    ]  # fmt: skip
+    spans = result.spans
+    if len(spans):
+        codes = result.span_case_codes()
+        status = spans["status"].astype(str).to_numpy()
+        for order, t in enumerate(p.targets):
+            if t.within is None:
+                continue
+            rows = (spans["target"].astype(str).to_numpy() == t.id) & np.isin(status, ("running", "overdue"))
+            frames.append(pd.DataFrame({
+                "code": codes[rows],
+                "next_due_target": t.id,
+                "due_date": add_days(spans["started"].to_numpy()[rows], t.within, clock=t.clock,
+                                     calendar=p.calendar),
+                "days_left": t.within - spans["days"].to_numpy(dtype=float)[rows],
+                "_order": order,
+            }))  # fmt: skip
+    allc = pd.concat(frames, ignore_index=True).sort_values(["code", "days_left", "_order"], kind="stable")
+    first = allc.drop_duplicates("code").set_index("code")
+    return first[["next_due_target", "due_date", "days_left"]]
 
 
 def _overdue_targets(result: Replay, n_cases: int) -> npt.NDArray[Any]:

@@ -117,6 +117,9 @@ def replay_cmd(
 @output_option
 @click.option("--case", "case_id", metavar="ID",
               help="Only this case (typed as you like: case and spaces are ignored; or its pseudonym).")  # fmt: skip
+@click.option("--due-within", "due_within", type=float, metavar="DAYS",
+              help="Only cases with a target falling due within DAYS (in the target's clock), or overdue; "
+                   "soonest first.")  # fmt: skip
 @problems_option
 @event_options
 @replay_options
@@ -126,21 +129,24 @@ def audit(
     events: Path,
     output: Path | None,
     case_id: str | None,
+    due_within: float | None,
     problems_path: Path | None,
     pseudonymise: str | None,
     as_json: bool,
     **opts: Any,
 ) -> None:
-    """Which step each open case is stuck at, and for how long past the target.
+    """Which step each open case is stuck at, how long past the target, and what falls due next.
 
     Open cases only, most days over target first, with the span targets each
-    is already overdue on.
+    is already overdue on, and the target that falls due first (its due date
+    and days left; negative is overdue). With --due-within DAYS, only what
+    falls due within DAYS or is overdue, soonest first.
     """
     from flowmap.analysis.metrics import audit as audit_table
 
     result = replay_events(process_path, events, opts)
     real = None if case_id is None else result.find_case(case_id, key=pseudonymise)
-    table = audit_table(result, case=real)
+    table = audit_table(result, case=real, due_within=due_within)
     if real is not None and table.empty and not as_json:
         shown = shown_id(real, pseudonymise)
         click.echo(f"case {shown} is {result.status(real)}: it is not open, so it has no row in the audit", err=True)

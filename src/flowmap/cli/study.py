@@ -125,6 +125,8 @@ def chart(
 @click.option("--seed", type=int, default=1, show_default=True, help="Simulation seed, with --change.")
 @click.option("--suppress-below", "suppress_below", type=click.IntRange(min=2), metavar="N",
               help="Show counts below N as <N in every aggregate (e.g. 5, or 10 for small populations).")  # fmt: skip
+@click.option("--due-within", "due_within", type=click.FloatRange(min=0), metavar="DAYS",
+              help="The 'Due in the next DAYS' table (default: 10 on a working-day clock, else 14).")  # fmt: skip
 @window_options
 @pseudonymise_option
 @click.option("--renderer", type=click.Choice(["auto", "system", "wasm"]), default="auto", show_default=True,
@@ -144,6 +146,7 @@ def report(
     pseudonymise: str | None,
     renderer: Literal["auto", "system", "wasm"],
     problems_path: Path | None,
+    due_within: float | None,
     **opts: Any,
 ) -> None:
     """Write one self-contained HTML report a manager can open offline and print on A4.
@@ -160,7 +163,7 @@ def report(
     log = load_pdsa(pdsa_path) if pdsa_path else None
     changes = [load_change(c, result.process) for c in change_paths]
     write_report(output, result, pdsa=log, changes=changes, suppress_below=suppress_below, key=pseudonymise,
-                 runs=runs, seed=seed, renderer=renderer)  # fmt: skip
+                 runs=runs, seed=seed, renderer=renderer, due_within=due_within)  # fmt: skip
     click.echo(f"wrote {output}: open it in any browser; it needs no network and prints on A4")
     write_problems(result.ledger, problems_path, pseudonymise)
 

@@ -22,6 +22,7 @@ from flowmap.analysis.metrics import audit, drift, map_metrics
 from flowmap.analysis.replay import Replay
 from flowmap.errors import FlowmapError
 from flowmap.files.pdsa import PdsaLog
+from flowmap.model.calendars import days_word
 from flowmap.privacy import pseudonymise, suppress
 from flowmap.render.layout import Renderer
 from flowmap.render.maps import render_map
@@ -39,7 +40,7 @@ def _svg(data: bytes) -> Markup:
 
 
 def _cell(v: Any, *, count: bool, threshold: int | None) -> tuple[str, bool]:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
         return "", False
     if isinstance(v, pd.Timestamp):
         return v.date().isoformat(), False
@@ -81,6 +82,7 @@ def report_html(
     runs: int = 300,
     seed: int = 1,
     renderer: Renderer = "auto",
+    due_within: float | None = None,
 ) -> str:
     """The report as HTML text.
 
@@ -97,6 +99,9 @@ def report_html(
         practice is 5, or 10 for small populations).
     key
         Replace case ids with keyed pseudonyms.
+    due_within
+        The "Due in the next N days" table's N, in each target's clock
+        (default: 10 on a working-day process clock, else 14).
     """
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -105,6 +110,10 @@ def report_html(
     t = suppress_below
     steps = d.steps.drop(columns=["step"]).rename(columns={"label": "step"})
     audit_rows = pseudonymise(audit(result), key)
+    due_days = due_within if due_within is not None else (10.0 if process.clock == "working_days" else 14.0)
+    due_rows = pseudonymise(audit(result, due_within=due_days), key)[
+        ["case_id", "current_step", "next_due_target", "due_date", "days_left"]
+    ]
     targets = d.targets.drop(columns=["target"]).rename(columns={"label": "target"})
     subtitle = f"As of {result.as_of.date()}" + (f" · {result.window_text()}" if result.window_text() else "")
     if result.first_event is not None and result.last_event is not None:
@@ -121,6 +130,9 @@ def report_html(
         drift_table=_table(steps, counts=("visits", "cases", "breaches"), threshold=t, rates=("breach_rate",)),
         audit_rows=len(audit_rows),
         audit_table=_table(audit_rows.head(60)),
+        due_days=f"{due_days:g} {days_word(process.clock)}",
+        due_rows=len(due_rows),
+        due_table=_table(due_rows.head(60)),
         targets_table=_table(
             targets, counts=("met", "missed", "overdue", "running", "void"), threshold=t, rates=("met_rate",)
         ),
