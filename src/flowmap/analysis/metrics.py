@@ -19,6 +19,7 @@ import pandas as pd
 from flowmap.analysis.replay import Replay, by_step
 from flowmap.errors import FlowmapError
 from flowmap.model.clock import add_days
+from flowmap.model.process import by_basis
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -47,7 +48,7 @@ DRIFT_COLUMNS = [
 ]  # fmt: skip
 TARGET_COLUMNS = [
     "target", "label", "within", "met", "missed", "overdue", "running", "void", "median_days", "p90_days",
-    "met_rate", "at_least",
+    "met_rate", "at_least", "basis", "source",
 ]  # fmt: skip
 EDGE_COLUMNS = ["from", "to", "count", "median_days", "declared"]
 AUDIT_COLUMNS = [
@@ -141,10 +142,12 @@ def target_table(result: Replay) -> pd.DataFrame:
     """One row per span target: counts by status, median and p90 over stopped clocks, met rate.
 
     The met rate is met / (met + missed + overdue): overdue clocks are certain misses.
+    Statutory targets come first, then guidance, local aims and assumptions
+    (:func:`~flowmap.model.process.by_basis`).
     """
     spans = result.spans
     rows = []
-    for t in result.process.targets:
+    for t in by_basis(result.process.targets):
         s = spans[spans["target"] == t.id] if len(spans) else spans
         counts = s["status"].value_counts() if len(s) else pd.Series(dtype=int)
         c = {k: int(counts.get(k, 0)) for k in ("met", "missed", "overdue", "running", "void")}
@@ -160,6 +163,8 @@ def target_table(result: Replay) -> pd.DataFrame:
                 "p90_days": float(np.quantile(stopped, 0.9)) if len(stopped) else np.nan,
                 "met_rate": c["met"] / judged if judged else np.nan,
                 "at_least": t.at_least if t.at_least is not None else np.nan,
+                "basis": t.basis or "",
+                "source": t.source or "",
             }
         )
     if not rows:

@@ -16,6 +16,7 @@ import click
 from flowmap.cli.options import read_options
 from flowmap.errors import FlowmapError
 from flowmap.model.calendars import clock_name
+from flowmap.model.process import by_basis
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -280,10 +281,11 @@ def process_overview(process: Process) -> list[RenderableType]:
 
     if process.targets:
         tg = Table(title="Span targets", title_justify="left", header_style="bold")
-        for col in ("target", "label", "from", "to", "days", "clock", "source"):
+        for col in ("target", "label", "from", "to", "days", "clock", "basis", "source"):
             tg.add_column(col, overflow="fold", no_wrap=col == "target")
-        for t in process.targets:
+        for t in by_basis(process.targets):  # statutory first
             days = f"within {t.within:g}" if t.within is not None else f"at least {t.at_least:g}"
-            tg.add_row(t.id, t.label or "", t.from_step, t.to_step, days, clock_name(t.clock), t.source or "")
+            tg.add_row(t.id, t.label or "", t.from_step, t.to_step, days, clock_name(t.clock),
+                       t.basis_words if t.basis else "", t.source or "")  # fmt: skip
         out.append(tg)
     return out

@@ -25,7 +25,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from flowmap.errors import Problem, SpecError, did_you_mean
 from flowmap.files.yamldoc import LocatedDoc, read_text, source_name, validate_document
 from flowmap.model.calendars import CALENDARS, Calendar, Clock
-from flowmap.model.process import Process, SpanTarget, Step, Transition, default_roles, normalise_name
+from flowmap.model.process import Basis, Process, SpanTarget, Step, Transition, default_roles, normalise_name
 
 __all__ = ["CALENDARS", "load_process", "parse_process", "process_schema", "validate_files"]
 
@@ -34,6 +34,11 @@ _SLUG = r"^[A-Za-z0-9_][A-Za-z0-9_-]*$"
 Slug = Annotated[str, Field(pattern=_SLUG, min_length=1, max_length=80)]
 Days = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 ClockName = Clock
+BasisName = Basis
+BASIS_HELP = (
+    "What the target rests on: statute (the law), guidance (national guidance), local (a local aim) or "
+    "assumption (a working figure). Summaries list statutory targets first."
+)
 CalendarName = Calendar
 
 
@@ -54,6 +59,7 @@ class StepDoc(_Doc):
     target: Days | None = Field(None, description="Days allowed in this step, in the process clock.")
     typical: Days | None = Field(None, description="Median days, used to simulate when no data exists.")
     source: str | None = Field(None, description="Where the target or typical figure comes from.")
+    basis: BasisName | None = Field(None, description=BASIS_HELP)
     description: str | None = Field(None, description="Notes for people reading the file.")
 
 
@@ -87,7 +93,8 @@ class TargetDoc(_Doc):
     within: Days | None = Field(None, description="Met when the days are at most this.")
     at_least: Days | None = Field(None, description="Met when the days are at least this (lead times).")
     clock: ClockName | None = Field(None, description="Default: the process clock.")
-    source: str | None = Field(None, description="Statute, guidance, local aim or assumption.")
+    source: str | None = Field(None, description="Where the target comes from: the Act, guidance or decision.")
+    basis: BasisName | None = Field(None, description=BASIS_HELP)
     aim: float | Annotated[str, Field(pattern=r"^\s*\d+(\.\d+)?\s*%\s*$")] | None = Field(
         None, description="The share of cases the team aims to meet it for: 0.9 or '90%'. Drawn on rate charts."
     )
@@ -474,6 +481,7 @@ def _build(doc: ProcessDoc, path: Path | None) -> Process:
                 column=s.column,
                 source=s.source,
                 description=s.description,
+                basis=s.basis,
             )
         )
     targets = tuple(
@@ -486,6 +494,7 @@ def _build(doc: ProcessDoc, path: Path | None) -> Process:
             at_least=t.at_least,
             clock=t.clock or doc.clock,
             source=t.source,
+            basis=t.basis,
             aim=float(t.aim) if t.aim is not None else None,
         )
         for t in doc.targets

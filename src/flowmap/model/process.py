@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from flowmap.model.calendars import CLOCKS, Clock
 
@@ -20,12 +20,16 @@ if TYPE_CHECKING:
     import networkx as nx
 
 __all__ = [
+    "BASES",
+    "BASIS_WORDS",
     "CLOCKS",
+    "Basis",
     "Clock",
     "Process",
     "SpanTarget",
     "Step",
     "Transition",
+    "by_basis",
     "default_roles",
     "normalise_name",
 ]
@@ -40,6 +44,17 @@ def normalise_name(name: str) -> str:
     'legal advice needed'
     """
     return " ".join(str(name).split()).casefold()
+
+
+Basis = Literal["statute", "guidance", "local", "assumption"]
+BASES: tuple[Basis, ...] = ("statute", "guidance", "local", "assumption")
+"""What a target rests on, in the order summaries list them: the law first."""
+BASIS_WORDS = {
+    "statute": "statutory",
+    "guidance": "national guidance",
+    "local": "local aim",
+    "assumption": "assumption",
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,7 @@ class Step:
     column: str | None = None
     source: str | None = None
     description: str | None = None
+    basis: Basis | None = None
 
 
 @dataclass(frozen=True)
@@ -88,10 +104,21 @@ class SpanTarget:
     clock: Clock = "calendar_days"
     source: str | None = None
     aim: float | None = None  # the share of cases the team aims to meet it for (0..1), drawn on rate charts
+    basis: Basis | None = None
 
     @property
     def display_label(self) -> str:
         return self.label or self.id
+
+    @property
+    def basis_words(self) -> str:
+        """The basis as a reader says it: "statutory", "national guidance", "local aim", "assumption"."""
+        return BASIS_WORDS.get(self.basis or "", "basis not stated")
+
+
+def by_basis(targets: Iterable[SpanTarget]) -> list[SpanTarget]:
+    """Targets statutory first, then guidance, local aims, assumptions, then those with no basis; file order within."""
+    return sorted(targets, key=lambda t: BASES.index(t.basis) if t.basis else len(BASES))
 
 
 def default_roles(

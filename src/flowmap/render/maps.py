@@ -25,7 +25,7 @@ import numpy as np
 from flowmap.analysis.metrics import RAG_RULE, CaseJourney, MapMetrics
 from flowmap.errors import RenderError
 from flowmap.model.calendars import clock_name, days_word
-from flowmap.model.process import Process, Transition
+from flowmap.model.process import Process, Transition, by_basis
 from flowmap.render.layout import NODE_H, NODE_W, Box, Layout, Renderer, dot_quote, layout
 from flowmap.render.scene import Path as PathShape
 from flowmap.render.scene import Polygon, Rect, Scene, Text, to_pdf, to_png, to_svg
@@ -523,10 +523,11 @@ def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourne
                     else (f": met {suppress(int(r['met']), below)} of {suppress(judged, below)} ({r['met_rate']:.0%})")
                 )
                 met[r["target"]] = rate
-        for t in process.targets:
+        for t in by_basis(process.targets):  # statutory first
             bound = f"within {t.within:g}" if t.within is not None else f"at least {t.at_least:g}"
             clock = days_word(t.clock)
-            text = f"{t.display_label} ({t.from_step} to {t.to_step}, {bound} {clock}){met.get(t.id, '')}"
+            basis = f"{t.basis_words}: " if t.basis else ""
+            text = f"{basis}{t.display_label} ({t.from_step} to {t.to_step}, {bound} {clock}){met.get(t.id, '')}"
             lines.append(("text", text if len(text) < 160 else text[:157] + "…"))
     if metrics is not None and metric == "drift":
         lines.append(("text", f"RAG rule: {RAG_RULE}."))

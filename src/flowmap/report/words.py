@@ -16,7 +16,7 @@ __all__ = ["method_notes", "summary_sentences"]
 
 
 def summary_sentences(result: Replay, d: Drift, *, suppress_below: int | None = None) -> list[str]:
-    """What the report says first: cases, the biggest drift point, each span target, deviations."""
+    """What the report says first: cases, each span target (statutory first), the biggest drift point, deviations."""
     t = suppress_below
     counts = result.counts
     unit = days_word(result.process.clock)
@@ -25,6 +25,17 @@ def summary_sentences(result: Replay, d: Drift, *, suppress_below: int | None = 
         f"{suppress(counts['open'], t)} open, of which {suppress(counts['stalled'], t)} are stalled (over the "
         "target of the step they are at).",
     ]
+    basis = {tg.id: tg for tg in result.process.targets}
+    for r in d.targets.to_dict("records"):  # statutory first (drift orders them)
+        judged = int(r["met"]) + int(r["missed"]) + int(r["overdue"])
+        target = basis[r["target"]]
+        why = target.basis_words + (f", {target.source}" if target.source else "")
+        if judged:
+            met, of, running = suppress(int(r["met"]), t), suppress(judged, t), suppress(int(r["running"]), t)
+            overdue = suppress(int(r["overdue"]), t)
+            rate = "" if "<" in met + of else f" ({100 * r['met_rate']:.0f}%)"
+            out.append(f"{r['label']} ({why}): met for {met} of {of}{rate}; {overdue} overdue now; "
+                       f"{running} still running.")  # fmt: skip
     top = d.steps[d.steps["excess_days"] > 0].head(1)
     if len(top):
         row = top.iloc[0]
@@ -33,11 +44,6 @@ def summary_sentences(result: Replay, d: Drift, *, suppress_below: int | None = 
             f"{suppress(int(row['breaches']), t)} of {suppress(int(row['visits']), t)} visits over its target of "
             f"{row['target']:g} {unit}, {row['excess_days']:.0f} {unit} over in all."
         )
-    for r in d.targets.to_dict("records"):
-        judged = int(r["met"]) + int(r["missed"]) + int(r["overdue"])
-        if judged:
-            met, of, running = suppress(int(r["met"]), t), suppress(judged, t), suppress(int(r["running"]), t)
-            out.append(f"{r['label']}: met for {met} of {of} ({100 * r['met_rate']:.0f}%); {running} still running.")
     if counts["deviating"]:
         out.append(f"{suppress(counts['deviating'], t)} cases left the declared path at least once.")
     return out
