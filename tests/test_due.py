@@ -81,3 +81,29 @@ def test_the_cli_lists_what_falls_due(tmp_path) -> None:  # type: ignore[no-unty
     assert table["days_left"].is_monotonic_increasing and (table["days_left"] <= 10).all()
     bad = CliRunner().invoke(cli, [*args, "--due-within", "-1"])
     assert bad.exit_code != 0 and "Traceback" not in bad.output and "0 or more" in bad.output
+
+
+def test_replay_case_shows_each_clock_in_words_on_both_clocks(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from flowmap.analysis.metrics import CLOCK_COLUMNS, case_journey
+
+    cal = replay(parse_process(PROCESS.format(clock="calendar_days")), EVENTS, as_of="2025-03-05")
+    clocks = case_journey(cal, "2").clocks
+    assert list(clocks.columns) == CLOCK_COLUMNS
+    # 20 Feb + 10 days = 2 March; 13 days on the clock by 5 March
+    assert clocks.set_index("target").loc["a_to_c", "reading"] == "overdue by 3 days (due 2025-03-02)"
+    assert clocks.set_index("target").loc["lead", "reading"] == "running: 8 days so far (at least 2)"
+    work = replay(parse_process(PROCESS.format(clock="working_days")), EVENTS, as_of="2025-03-05")
+    got = case_journey(work, "2").clocks.set_index("target").loc["a_to_c", "reading"]
+    assert got == "running: 1 working day left (due 2025-03-06)"
+    done = case_journey(cal, "3").clocks.set_index("target")
+    assert done.loc["a_to_c", "reading"] == "met: 2 days (target 10)"
+
+    out = tmp_path / "clocks.csv"
+    tracker = ROOT / "examples" / "data" / "legal-advice-tracker.csv"
+    args = ["replay", str(PROCESSES / "legal-advice.yaml"), str(tracker)]
+    res = CliRunner().invoke(cli, [*args, "--case", "child 40", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "case Child 40 is open" in res.output and "overdue by 2 working days (due 2025-10-23)" in res.output
+    assert pd.read_csv(out)["case_id"].eq("Child 40").all()
+    missing = CliRunner().invoke(cli, [*args, "--case", "child 400"])
+    assert missing.exit_code != 0 and "40 cases" in missing.output and "Traceback" not in missing.output

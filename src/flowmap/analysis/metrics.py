@@ -9,7 +9,7 @@ interpolation, as numpy and pandas do by default.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from flowmap.model.process import by_basis
 
 __all__ = [
     "AUDIT_COLUMNS",
+    "CLOCK_COLUMNS",
     "DRIFT_COLUMNS",
     "EDGE_COLUMNS",
     "RAG_RULE",
@@ -353,6 +354,7 @@ class CaseJourney:
     status: str
     visits: pd.DataFrame  # step, visit, entered, left, days, target, days_over, in order
     deviations: pd.DataFrame  # deviation, from, to, at
+    clocks: pd.DataFrame = field(default_factory=pd.DataFrame)  # CLOCK_COLUMNS: each span target, in words too
 
 
 def rag(breach_rate: float, has_target: bool) -> str:
@@ -403,6 +405,54 @@ def map_metrics(result: Replay) -> MapMetrics:
     )
 
 
+CLOCK_COLUMNS = ["target", "label", "basis", "started", "stopped", "days", "status", "due_date", "days_left",
+                 "reading"]  # fmt: skip
+"""The columns of a case's span-target clocks (``replay --case``)."""
+
+
+def _case_clocks(result: Replay, code: int) -> pd.DataFrame:
+    """Each span target's clock for one case, statutory first, with its status in words."""
+    spans = result.spans
+    mine = spans[result.span_case_codes() == code] if len(spans) else spans
+    by_id = {str(t): i for i, t in enumerate(mine["target"].astype(str))} if len(mine) else {}
+    rows = []
+    for t in by_basis(result.process.targets):
+        unit = "working days" if t.clock == "working_days" else "days"
+        if t.id not in by_id:
+            rows.append({"target": t.id, "label": t.display_label, "basis": t.basis or "", "started": pd.NaT,
+                         "stopped": pd.NaT, "days": np.nan, "status": "not started", "due_date": pd.NaT,
+                         "days_left": np.nan, "reading": "not started"})  # fmt: skip
+            continue
+        r = mine.iloc[by_id[t.id]]
+        days, status = float(r["days"]), str(r["status"])
+        due: Any = pd.NaT
+        if t.within is not None:
+            due = pd.Timestamp(add_days(np.array([r["started"]], dtype="M8[ns]"), t.within, clock=t.clock,
+                                        calendar=result.process.calendar)[0])  # fmt: skip
+        left = np.nan if t.within is None or status not in ("running", "overdue") else t.within - days
+        bound = f"{t.within:g}" if t.within is not None else f"at least {t.at_least:g}"
+
+        def n(v: float, unit: str = unit) -> str:
+            return f"{v:g} {unit[:-1] if v == 1 else unit}"
+
+        reading = {
+            "met": f"met: {n(days)} (target {bound})",
+            "missed": f"missed: {n(days)} (target {bound})",
+            "overdue": f"overdue by {n(-left)} (due {_date(due)})",
+            "running": (f"running: {n(left)} left (due {_date(due)})" if t.within is not None
+                        else f"running: {n(days)} so far (at least {t.at_least:g})"),
+            "void": "void: the case completed without reaching the stop step",
+        }[status]  # fmt: skip
+        rows.append({"target": t.id, "label": t.display_label, "basis": t.basis or "", "started": r["started"],
+                     "stopped": r["stopped"], "days": days, "status": status, "due_date": due, "days_left": left,
+                     "reading": reading})  # fmt: skip
+    return pd.DataFrame(rows, columns=CLOCK_COLUMNS)
+
+
+def _date(ts: Any) -> str:
+    return "–" if ts is None or pd.isna(ts) else str(pd.Timestamp(ts).date())
+
+
 def case_journey(result: Replay, case_id: str, *, key: str | None = None) -> CaseJourney:
     """The visits and deviations of one case, for the deep dive of one child's case.
 
@@ -428,6 +478,7 @@ def case_journey(result: Replay, case_id: str, *, key: str | None = None) -> Cas
     return CaseJourney(
         case_id=pseudonym(real, key) if key else real,
         status=str(result.cases["status"].iloc[code]),
+        clocks=_case_clocks(result, code),
         visits=mine[["step", "visit", "entered", "left", "days", "target", "days_over"]]
         .astype({"step": str})
         .reset_index(drop=True),

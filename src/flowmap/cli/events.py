@@ -81,6 +81,9 @@ def check(
 @click.argument("events", type=in_path())
 @output_option
 @click.option("--visits", "visits_path", type=out_path(), help="Write every visit.")
+@click.option("--case", "case_id", metavar="ID",
+              help="One case's view: each visit with its dates and days, and each span target's clock "
+                   "(met, missed, overdue by N, running with N left, due date). -o writes its clocks.")  # fmt: skip
 @problems_option
 @event_options
 @replay_options
@@ -90,6 +93,7 @@ def replay_cmd(
     events: Path,
     output: Path | None,
     visits_path: Path | None,
+    case_id: str | None,
     problems_path: Path | None,
     pseudonymise: str | None,
     as_json: bool,
@@ -101,6 +105,10 @@ def replay_cmd(
     the target of the step it is at).
     """
     result = replay_events(process_path, events, opts)
+    if case_id is not None:
+        _one_case(result, case_id, output, visits_path, pseudonymise, as_json)
+        write_problems(result.ledger, problems_path, pseudonymise)
+        return
     tables = {"cases": result.cases_table()}
     if visits_path or as_json:
         tables["visits"] = result.visits_table()
@@ -109,6 +117,27 @@ def replay_cmd(
     if visits_path:
         write_result_table(safe["visits"], visits_path, result, "visits")
     write_problems(result.ledger, problems_path, pseudonymise)
+
+
+def _one_case(result: Any, case_id: str, output: Path | None, visits_path: Path | None, key: str | None,
+              as_json: bool) -> None:  # fmt: skip
+    """``replay --case``: one case's visits and clocks."""
+    from flowmap.analysis.metrics import case_journey
+
+    journey = case_journey(result, case_id, key=key)
+    visits = journey.visits.copy()
+    visits.insert(0, "case_id", journey.case_id)
+    clocks = journey.clocks.copy()
+    clocks.insert(0, "case_id", journey.case_id)
+    # the journey already carries the pseudonym, so nothing is pseudonymised twice
+    safe = emit(result, {"visits": visits, "clocks": clocks}, as_json=as_json, key=None, kind="case",
+                shown="visits")  # fmt: skip
+    if not as_json:
+        click.echo(f"case {journey.case_id} is {journey.status}; its span targets, statutory first:")
+        print_table(journey.clocks.drop(columns=["label"]), title=None)
+    write_result_table(safe["clocks"], output, result, "clocks")
+    if visits_path:
+        write_result_table(safe["visits"], visits_path, result, "visits")
 
 
 @cli.command()

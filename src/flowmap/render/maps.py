@@ -510,6 +510,10 @@ def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourne
         lines.append(("text", f"Case {case.case_id}: the numbers in black badges are the order of its visits; "
                               f"each line in a box is one visit: {unit} there (target) and days over it. "
                               "NOW marks where an open case is."))  # fmt: skip
+        if len(case.clocks):
+            lines.append(("heading", f"Case {case.case_id}'s span targets"))
+            for r in case.clocks.to_dict("records"):
+                lines.append(("text", f"{r['label']}: {r['reading']}"))
     if process.targets:
         lines.append(("heading", "Span targets"))
         met = {}
