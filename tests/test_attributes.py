@@ -92,3 +92,21 @@ def test_drift_and_compare_by_group_and_where_on_every_command(tmp_path: Path) -
     assert json.loads(counted.stdout)["counts"]["cases"] == 20
     bad = runner.invoke(cli, ["drift", LEGAL, MESSY, "--where", "team=South"])
     assert bad.exit_code == 1 and "no column 'team'" in bad.stderr
+
+
+def test_pseudonym_key_file_holds_the_mapping_and_nothing_else_does(tmp_path: Path) -> None:
+    from flowmap.privacy import pseudonym
+
+    keys, audit_csv = tmp_path / "keys.csv", tmp_path / "audit.csv"
+    base = ["audit", str(LEGAL), str(MESSY)]
+    res = CliRunner().invoke(cli, [*base, "--pseudonymise", "k", "--pseudonym-key", str(keys), "-o", str(audit_csv)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(keys)
+    assert list(table.columns) == ["case_id", "pseudonym"] and len(table) == 60
+    assert all(pseudonym(c, "k") == p for c, p in zip(table["case_id"], table["pseudonym"], strict=True))
+    assert "CP-0" not in audit_csv.read_text() and "CP-0" not in res.output  # real ids look like CP-001
+    check = CliRunner().invoke(cli, ["check", str(MESSY), "--pseudonymise", "k", "--pseudonym-key", str(keys)])
+    assert "Traceback" not in check.output and pd.read_csv(keys).equals(table)  # exit 1: the tracker has problems
+    alone = CliRunner().invoke(cli, [*base, "--pseudonym-key", str(tmp_path / "k2.csv")])
+    assert alone.exit_code != 0 and "give --pseudonymise KEY too" in alone.output
+    assert not (tmp_path / "k2.csv").exists()

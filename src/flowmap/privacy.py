@@ -117,3 +117,9 @@ def find_case(ids: Sequence[str], typed: str, *, key: str | None = None) -> str:
         f"case {typed!r} is not in the data ({n} case{'s' if n != 1 else ''}){hint}"
         + ", ".join(repr(x) for x in examples)
     )
+
+
+def key_table(case_ids: Iterable[str], key: str) -> pd.DataFrame:
+    """``--pseudonym-key``: each real case id beside its pseudonym, for the team to keep (sorted by id)."""
+    ids = sorted({str(c) for c in case_ids})
+    return pd.DataFrame({"case_id": ids, "pseudonym": [pseudonym(c, key) for c in ids]})

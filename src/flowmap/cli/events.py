@@ -29,6 +29,7 @@ from flowmap.cli.terminal import (
     problem_records,
     read,
     replay_events,
+    write_key_file,
     write_problems,
     write_result_table,
 )
@@ -64,6 +65,7 @@ def check(
 
     process = load_process(process_path) if process_path else None
     log = read(events, process, opts)
+    write_key_file(log.events["case_id"].astype(str).unique(), opts)
     report = check_events(log, process=process, as_of=as_of)
     if as_json:
         doc = {"flowmap": "check/1", **report.as_dict(), "problems": problem_records(report.ledger, pseudonymise)}
@@ -312,8 +314,8 @@ def map_cmd(
     from flowmap.render.maps import write_map
 
     if events is None:
-        if case_id or metric:
-            raise UserError("--case and --metric need an EVENTS file")
+        if case_id or metric or opts.get("pseudonym_key"):
+            raise UserError("--case, --metric and --pseudonym-key need an EVENTS file")
         with Progress() as progress:
             process = load_process(process_path)
             progress.advance(f"laying out and drawing {len(process.steps)} steps")

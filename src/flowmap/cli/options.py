@@ -124,13 +124,27 @@ def window_options(fn: F) -> F:
     return since_option(as_of_option(where_option(fn)))
 
 
-pseudonymise_option = click.option(
+_pseudonymise = click.option(
     "--pseudonymise",
     metavar="KEY",
     envvar="FLOWMAP_PSEUDONYM_KEY",
     help="Replace case ids in every output by keyed pseudonyms (HMAC-SHA256); a case may be named by its "
     "pseudonym too. Also read from FLOWMAP_PSEUDONYM_KEY.",
 )
+_pseudonym_key = click.option(
+    "--pseudonym-key",
+    "pseudonym_key",
+    type=out_path(),
+    metavar="FILE",
+    help="With --pseudonymise: also write each real case id beside its pseudonym to FILE (.csv or .xlsx), "
+    "for the team to keep; no other output holds the real ids.",
+)
+
+
+def pseudonymise_option(fn: F) -> F:
+    """--pseudonymise KEY, and --pseudonym-key FILE for the mapping the team keeps."""
+    return _pseudonymise(_pseudonym_key(fn))
+
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON to standard output instead of text.")
 

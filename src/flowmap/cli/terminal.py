@@ -53,15 +53,38 @@ def read(events: Path, process: Any, opts: dict[str, Any]) -> Any:
     return read_events(events, process=process, **read_options(opts))
 
 
+def _check_key_file(opts: dict[str, Any]) -> str | None:
+    key = click.get_current_context().params.get("pseudonymise")
+    if opts.get("pseudonym_key") is not None and not key:
+        raise FlowmapError("--pseudonym-key writes the real ids beside their pseudonyms: give --pseudonymise KEY too")
+    return key
+
+
+def write_key_file(case_ids: Any, opts: dict[str, Any]) -> None:
+    """``--pseudonym-key FILE``: each real case id beside its pseudonym; the only output with real ids."""
+    key = _check_key_file(opts)
+    path = opts.get("pseudonym_key")
+    if path is None or not key:
+        return
+    from flowmap.io import write_table
+    from flowmap.privacy import key_table
+
+    write_table(key_table(case_ids, key), path, sheet="pseudonyms")
+    click.echo(f"wrote {path}: the key from real ids to pseudonyms; keep it safe", err=True)
+
+
 def replay_events(process_path: Path, events: Path, opts: dict[str, Any]) -> Any:
     """:func:`flowmap.analysis.run.replay_file` with the command's options, and progress on a terminal."""
     from flowmap.analysis.run import replay_file
 
+    _check_key_file(opts)
     with Progress() as progress:
-        return replay_file(process_path, events, as_of=opts.get("as_of"), since=opts.get("since"),
-                           where=opts.get("where") or (), engine=opts.get("engine") or "in-process",
-                           scheduler=opts.get("scheduler"), progress=progress.advance,
-                           **read_options(opts))  # fmt: skip
+        result = replay_file(process_path, events, as_of=opts.get("as_of"), since=opts.get("since"),
+                             where=opts.get("where") or (), engine=opts.get("engine") or "in-process",
+                             scheduler=opts.get("scheduler"), progress=progress.advance,
+                             **read_options(opts))  # fmt: skip
+    write_key_file(result.cases["case_id"].astype(str), opts)
+    return result
 
 
 def write_problems(ledger: Any, path: Path | None, key: str | None) -> None:
