@@ -152,3 +152,11 @@ def test_due_in_the_next_days_lists_what_falls_due(report_file: Path) -> None:
     # Child 40's advice turnaround fell due on 23 October; 2 working days over by the 27th
     assert "<td>Child 40</td><td>allocated</td><td>legal_turnaround</td><td>2025-10-23</td>" in due
     assert "NaT" not in html
+
+
+def test_suppress_below_more_than_the_cases_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    res = CliRunner().invoke(cli, ["report", str(LEGAL), str(TRACKER), "--suppress-below", "41", "-o", str(out)])
+    assert res.exit_code != 0 and "more than the 40 cases" in res.output and not out.exists()
+    zero = CliRunner().invoke(cli, ["report", str(LEGAL), str(TRACKER), "--suppress-below", "0", "-o", str(out)])
+    assert zero.exit_code != 0 and "Traceback" not in zero.output and not out.exists()

@@ -160,6 +160,10 @@ def report(
     from flowmap.simulation.change import load_change
 
     result = replay_events(process_path, events, opts)
+    n_cases = int(result.counts["cases"])
+    if suppress_below is not None and suppress_below > n_cases:
+        raise UserError(f"--suppress-below {suppress_below} is more than the {n_cases} cases in the data: every "
+                        "count would be hidden; use 5 (or 10 for small populations), or share no report")  # fmt: skip
     log = load_pdsa(pdsa_path) if pdsa_path else None
     changes = [load_change(c, result.process) for c in change_paths]
     write_report(output, result, pdsa=log, changes=changes, suppress_below=suppress_below, key=pseudonymise,
