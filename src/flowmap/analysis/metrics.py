@@ -18,8 +18,8 @@ import pandas as pd
 
 from flowmap.analysis.replay import Replay, by_step
 from flowmap.errors import FlowmapError
-from flowmap.model.clock import add_days
-from flowmap.model.process import by_basis
+from flowmap.model.clock import add_days, add_months, allowed_days
+from flowmap.model.process import SpanTarget, by_basis
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -257,6 +257,14 @@ def audit(result: Replay, *, case: str | None = None, due_within: float | None =
     return table[AUDIT_COLUMNS].reset_index(drop=True)
 
 
+def due_dates(started: Any, t: SpanTarget, calendar: str) -> npt.NDArray[np.datetime64]:
+    """When a ``within`` span target falls due for clocks started at ``started``: ``within`` days of its
+    clock later, or for a target in months, the same day N months later (see :func:`add_months`)."""
+    if t.within_months is not None:
+        return add_months(started, t.within_months, clock=t.clock, calendar=calendar)
+    return add_days(started, t.within, clock=t.clock, calendar=calendar)
+
+
 def next_due(result: Replay) -> pd.DataFrame:
     """Per open case (indexed by its code in ``result.cases``): the target that falls due first.
 
@@ -292,9 +300,10 @@ def next_due(result: Replay) -> pd.DataFrame:
             frames.append(pd.DataFrame({
                 "code": codes[rows],
                 "next_due_target": t.id,
-                "due_date": add_days(spans["started"].to_numpy()[rows], t.within, clock=t.clock,
-                                     calendar=p.calendar),
-                "days_left": t.within - spans["days"].to_numpy(dtype=float)[rows],
+                "due_date": due_dates(spans["started"].to_numpy()[rows], t, p.calendar),
+                "days_left": allowed_days(spans["started"].to_numpy()[rows], t.within, t.within_months,
+                                          clock=t.clock, calendar=p.calendar)
+                - spans["days"].to_numpy(dtype=float)[rows],
                 "_order": order,
             }))  # fmt: skip
     allc = pd.concat(frames, ignore_index=True).sort_values(["code", "days_left", "_order"], kind="stable")
@@ -426,18 +435,20 @@ def _case_clocks(result: Replay, code: int) -> pd.DataFrame:
         r = mine.iloc[by_id[t.id]]
         days, status = float(r["days"]), str(r["status"])
         due: Any = pd.NaT
+        left = np.nan
         if t.within is not None:
-            due = pd.Timestamp(add_days(np.array([r["started"]], dtype="M8[ns]"), t.within, clock=t.clock,
-                                        calendar=result.process.calendar)[0])  # fmt: skip
-        left = np.nan if t.within is None or status not in ("running", "overdue") else t.within - days
-        bound = f"{t.within:g}" if t.within is not None else f"at least {t.at_least:g}"
+            start = np.array([r["started"]], dtype="M8[ns]")
+            due = pd.Timestamp(due_dates(start, t, result.process.calendar)[0])
+            limit = allowed_days(start, t.within, t.within_months, clock=t.clock, calendar=result.process.calendar)
+            left = float(limit[0]) - days if status in ("running", "overdue") else np.nan
+        bound = t.bound_text
 
         def n(v: float, unit: str = unit) -> str:
             return f"{v:g} {unit[:-1] if v == 1 else unit}"
 
         reading = {
-            "met": f"met: {n(days)} (target {bound})",
-            "missed": f"missed: {n(days)} (target {bound})",
+            "met": f"met: {n(days)} ({bound})",
+            "missed": f"missed: {n(days)} ({bound})",
             "overdue": f"overdue by {n(-left)} (due {_date(due)})",
             "running": (f"running: {n(left)} left (due {_date(due)})" if t.within is not None
                         else f"running: {n(days)} so far (at least {t.at_least:g})"),

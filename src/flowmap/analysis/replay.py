@@ -28,7 +28,7 @@ import pandas as pd
 from flowmap.errors import EventDataError, FlowmapError
 from flowmap.events.ledger import Ledger
 from flowmap.events.read import EventLog
-from flowmap.model.clock import clock_days
+from flowmap.model.clock import allowed_days, clock_days
 from flowmap.model.process import Process, normalise_name
 
 if TYPE_CHECKING:
@@ -440,6 +440,11 @@ def _visit_arrays(process: Process, ev: _StepEvents, as_of_ts: pd.Timestamp) -> 
     days = clock_days(v_entered, end_of_visit, clock=process.clock, calendar=process.calendar)
     days = np.where(open_visit, np.maximum(days, 0.0), days)  # an entry later on the as-of date counts 0
     v_target = targets[v_step]
+    for i, st in enumerate(process.steps):  # a target in months allows different days from each entry
+        if st.target_months is not None:
+            rows = v_step == i
+            v_target[rows] = allowed_days(v_entered[rows], None, st.target_months, clock=process.clock,
+                                          calendar=process.calendar)  # fmt: skip
     days_over = np.maximum(days - v_target, 0.0)  # NaN where there is no target or no duration
     return _VisitArrays(case=v_case, step=v_step, entered=v_entered, left=v_left, seq=seq, first_of_case=first_of_case,
                         last_of_case=last_of_case, case_start=case_start, open_visit=open_visit,
@@ -720,8 +725,9 @@ def _spans(
         days = np.maximum(days, 0.0)
         # Codes into SPAN_STATUSES: met, missed, overdue, running, void.
         if t.within is not None:
-            met = days <= t.within
-            late = days > t.within
+            limit = allowed_days(start_at, t.within, t.within_months, clock=t.clock, calendar=process.calendar)
+            met = days <= limit
+            late = days > limit
         else:
             assert t.at_least is not None
             met = days >= t.at_least

@@ -230,8 +230,10 @@ def drift(
     result = replay_events(process_path, events, opts)
     if by is not None:
         if opts.get("engine") == "dask":
-            raise UserError("--by needs each case's attributes, which --engine dask does not read (it streams only "
-                            "the case, step and date columns); drop --engine dask to group this log")
+            raise UserError(
+                "--by needs each case's attributes, which --engine dask does not read (it streams only "
+                "the case, step and date columns); drop --engine dask to group this log"
+            )
         from flowmap.analysis.run import replay_groups
 
         groups = replay_groups(process_path, events, by, as_of=result.as_of, since=opts.get("since"),

@@ -307,8 +307,7 @@ def process_overview(process: Process) -> list[RenderableType]:
         for col in ("target", "label", "from", "to", "days", "clock", "basis", "source"):
             tg.add_column(col, overflow="fold", no_wrap=col == "target")
         for t in by_basis(process.targets):  # statutory first
-            days = f"within {t.within:g}" if t.within is not None else f"at least {t.at_least:g}"
-            tg.add_row(t.id, t.label or "", t.from_step, t.to_step, days, clock_name(t.clock),
+            tg.add_row(t.id, t.label or "", t.from_step, t.to_step, t.bound_text, clock_name(t.clock),
                        t.basis_words if t.basis else "", t.source or "")  # fmt: skip
         out.append(tg)
     return out

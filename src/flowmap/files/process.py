@@ -14,13 +14,14 @@ at once, each as ``FILE:LINE:COLUMN: message``:
 from __future__ import annotations
 
 import json
+import math
 import re
 import zoneinfo
 from collections import defaultdict
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from flowmap.errors import Problem, SpecError, did_you_mean
 from flowmap.files.yamldoc import LocatedDoc, read_text, source_name, validate_document
@@ -33,6 +34,78 @@ _SLUG = r"^[A-Za-z0-9_][A-Za-z0-9_-]*$"
 
 Slug = Annotated[str, Field(pattern=_SLUG, min_length=1, max_length=80)]
 Days = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+_UNITS = {"day": "days", "days": "days", "working day": "working days", "working days": "working days",
+          "week": "weeks", "weeks": "weeks", "month": "months", "months": "months"}  # fmt: skip
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z][A-Za-z ]*?)\s*$")
+
+
+def parse_duration(text: str) -> tuple[float, str]:
+    """A duration as people write it: ``"3 months"`` is (3, "months").
+
+    Units: days, working days, weeks, months (singular too; letter case ignored).
+
+    Examples
+    --------
+    >>> parse_duration("3 months"), parse_duration("10 Working Days"), parse_duration("1 week")
+    ((3.0, 'months'), (10.0, 'working days'), (1.0, 'weeks'))
+    """
+    m = _DURATION.match(str(text))
+    if m is None:
+        raise ValueError(f"write a number of days, or a number and a unit such as '3 months' (got {text!r})")
+    unit = " ".join(m.group(2).lower().split())
+    if unit not in _UNITS:
+        raise ValueError(f"unknown unit '{m.group(2)}' in {text!r}{did_you_mean(unit, sorted(set(_UNITS.values())))}; "
+                         "use days, working days, weeks or months")  # fmt: skip
+    value, kind = float(m.group(1)), _UNITS[unit]
+    if kind == "months" and not value.is_integer():
+        raise ValueError(f"months must be whole (got {text!r}); write days or weeks for a part of a month")
+    return value, kind
+
+
+def _duration(v: Any, name: str = "a time allowed") -> float | str | None:
+    """A number of days (0 or more), or text such as '3 months', checked and tidied."""
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        raise ValueError(f"'{name}' must be a number of days or a duration such as '6 weeks' (got {v!r})")
+    if isinstance(v, str):
+        try:
+            value, unit = parse_duration(v)
+        except ValueError as e:
+            raise ValueError(f"'{name}': {e}") from None
+        return f"{value:g} {unit}"
+    if not math.isfinite(v):
+        raise ValueError(f"'{name}' must be a finite number of days (got {v})")
+    if v < 0:
+        raise ValueError(f"'{name}' must be at least 0 (got {v:g})")
+    return float(v)
+
+
+Duration = float | str  # checked by each model's _durations validator, which knows the key's name
+"""Days in the clock (a number), or a number and a unit: N days, N working days, N weeks, N months."""
+
+
+def to_days(value: float | str, clock: str) -> tuple[float, int | None]:
+    """A :data:`Duration` in the clock's days, with its months when written in months.
+
+    N weeks are 7N calendar days, or 5N on a working-day clock. A target in
+    months keeps its months (judged by calendar month arithmetic); its days
+    are then nominal (a month is 365.25/12 calendar days, 261/12 working
+    days), for charts and simulation only.
+    """
+    if not isinstance(value, str):
+        return float(value), None
+    n, unit = parse_duration(value)
+    working = clock == "working_days"
+    if unit == "working days" and not working:
+        raise ValueError(f"'{value}' needs a working-day clock; this one counts calendar days")
+    if unit == "weeks":
+        return n * (5 if working else 7), None
+    if unit == "months":
+        return round(n * (261 if working else 365.25) / 12, 1), int(n)
+    return n, None
+
+
 ClockName = Clock
 BasisName = Basis
 BASIS_HELP = (
@@ -56,11 +129,18 @@ class StepDoc(_Doc):
     end: bool = Field(False, description="A case that reaches this step is complete.")
     events: list[str] | None = Field(None, description="Event names that mark entry (default: id and label).")
     column: str | None = Field(None, description="Tracker column holding this step's date (wide files).")
-    target: Days | None = Field(None, description="Days allowed in this step, in the process clock.")
+    target: Duration | None = Field(
+        None, description="Time allowed in this step: days in the process clock, or '2 weeks', '3 months', ..."
+    )
     typical: Days | None = Field(None, description="Median days, used to simulate when no data exists.")
     source: str | None = Field(None, description="Where the target or typical figure comes from.")
     basis: BasisName | None = Field(None, description=BASIS_HELP)
     description: str | None = Field(None, description="Notes for people reading the file.")
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _durations(cls, v: Any, info: ValidationInfo) -> Any:
+        return _duration(v, str(info.field_name))
 
 
 def _parse_arrow(value: Any) -> Any:
@@ -90,14 +170,21 @@ class TargetDoc(_Doc):
     label: str | None = None
     from_: Slug = Field(alias="from", description="Clock starts at the first entry to this step.")
     to: Slug = Field(description="Clock stops at the first entry to this step after the start.")
-    within: Days | None = Field(None, description="Met when the days are at most this.")
-    at_least: Days | None = Field(None, description="Met when the days are at least this (lead times).")
+    within: Duration | None = Field(
+        None, description="Met when the time is at most this: days in the target's clock, or '6 weeks', '3 months', ..."
+    )
+    at_least: Duration | None = Field(None, description="Met when the time is at least this (lead times).")
     clock: ClockName | None = Field(None, description="Default: the process clock.")
     source: str | None = Field(None, description="Where the target comes from: the Act, guidance or decision.")
     basis: BasisName | None = Field(None, description=BASIS_HELP)
     aim: float | Annotated[str, Field(pattern=r"^\s*\d+(\.\d+)?\s*%\s*$")] | None = Field(
         None, description="The share of cases the team aims to meet it for: 0.9 or '90%'. Drawn on rate charts."
     )
+
+    @field_validator("within", "at_least", mode="before")
+    @classmethod
+    def _durations(cls, v: Any, info: ValidationInfo) -> Any:
+        return _duration(v, str(info.field_name))
 
     @field_validator("aim")
     @classmethod
@@ -235,6 +322,7 @@ def _check_meaning(doc: LocatedDoc) -> list[Problem]:
     probs += edge_probs
     probs += _probabilities(doc, trans)
     probs += _targets(doc, _items(doc, "targets"), first_at)
+    probs += _durations(doc, steps, _items(doc, "targets"))
     probs += _timezone(doc)
     probs += _check_graph(doc, steps, edges, dangling)
     return probs
@@ -358,6 +446,35 @@ def _probabilities(doc: LocatedDoc, trans: list[tuple[int, dict[str, Any]]]) -> 
     ]  # fmt: skip
 
 
+def _durations(doc: LocatedDoc, steps: list[tuple[int, dict[str, Any]]],
+               targets: list[tuple[int, dict[str, Any]]]) -> list[Problem]:  # fmt: skip
+    """Durations that make sense only on some clocks, a zero limit, and months on a lead time."""
+    probs: list[Problem] = []
+    top = doc.data.get("clock") if isinstance(doc.data, dict) else None
+    process_clock = top if isinstance(top, str) else "calendar_days"
+    places: list[tuple[tuple[str, int, str], Any, str]] = [
+        (("steps", i, "target"), s.get("target"), process_clock) for i, s in steps
+    ]
+    for i, t in targets:
+        own = t.get("clock")
+        clock = own if isinstance(own, str) else process_clock
+        places.append((("targets", i, "within"), t.get("within"), clock))
+        places.append((("targets", i, "at_least"), t.get("at_least"), clock))
+    for where, value, clock in places:
+        if isinstance(value, str):
+            try:
+                _, months = to_days(value, clock)
+            except ValueError as e:
+                if "needs a working-day clock" in str(e):
+                    probs.append(doc.problem(where, f"{e}: write calendar days, or set clock: working_days"))
+                continue  # other text problems are reported by the field's own check
+            if months is not None and where[-1] == "at_least":
+                probs.append(doc.problem(where, "a lead time ('at_least') is written in days or weeks, not months"))
+        if where[-1] == "within" and isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
+            probs.append(doc.problem(where, "'within: 0' allows no time at all; give the days the target allows"))
+    return probs
+
+
 def _targets(doc: LocatedDoc, targets: list[tuple[int, dict[str, Any]]], first_at: dict[str, int]) -> list[Problem]:
     """Target ids used twice, unknown or equal ends, and exactly one of within or at_least."""
     probs: list[Problem] = []
@@ -476,7 +593,8 @@ def _build(doc: ProcessDoc, path: Path | None) -> Process:
                 start=s.id in starts,
                 end=s.id in ends,
                 events=events,
-                target=s.target,
+                target=None if s.target is None else to_days(s.target, doc.clock)[0],
+                target_months=None if s.target is None else to_days(s.target, doc.clock)[1],
                 typical=s.typical,
                 column=s.column,
                 source=s.source,
@@ -490,8 +608,9 @@ def _build(doc: ProcessDoc, path: Path | None) -> Process:
             from_step=t.from_,
             to_step=t.to,
             label=t.label,
-            within=t.within,
-            at_least=t.at_least,
+            within=None if t.within is None else to_days(t.within, t.clock or doc.clock)[0],
+            within_months=None if t.within is None else to_days(t.within, t.clock or doc.clock)[1],
+            at_least=None if t.at_least is None else to_days(t.at_least, t.clock or doc.clock)[0],
             clock=t.clock or doc.clock,
             source=t.source,
             basis=t.basis,

@@ -25,7 +25,7 @@ import numpy.typing as npt
 from flowmap.errors import FlowmapError
 from flowmap.model.calendars import CALENDAR_SUBDIVISIONS
 
-__all__ = ["CALENDAR_SUBDIVISIONS", "add_days", "clock_days", "holidays_between"]
+__all__ = ["CALENDAR_SUBDIVISIONS", "add_days", "add_months", "allowed_days", "clock_days", "holidays_between"]
 
 _DAY_NS = np.timedelta64(1, "D").astype("m8[ns]").astype(np.int64)
 
@@ -155,3 +155,61 @@ def add_days(
     rolled = np.busday_offset(sd, 0, roll="forward", holidays=hol)
     out: npt.NDArray[np.datetime64] = np.busday_offset(rolled, whole, roll="forward", holidays=hol).astype("M8[ns]")
     return out
+
+
+def add_months(
+    start: Any,
+    months: int,
+    *,
+    clock: str = "calendar_days",
+    calendar: str = "scotland",
+) -> npt.NDArray[np.datetime64]:
+    """The date ``months`` calendar months after ``start``, as statutory timescales are counted.
+
+    The same day of the month N months later, or that month's last day when
+    the day does not exist there (31 January + 1 month = 28 or 29 February).
+    On a working-day clock, the next working day when that date is not one.
+    Times of day are dropped: a due date is a day.
+
+    Examples
+    --------
+    >>> [str(d)[:10] for d in add_months(["2025-01-31", "2024-01-31", "2024-11-30"], 1)]
+    ['2025-02-28', '2024-02-29', '2024-12-30']
+    """
+    s = _as_ns(start)
+    if s.size == 0:
+        return s.astype("M8[ns]")
+    day = s.astype("M8[D]")
+    month = s.astype("M8[M]")
+    offset = (day - month.astype("M8[D]")).astype(np.int64)  # day of the month, from 0
+    target = month + np.timedelta64(int(months), "M")
+    last = (target + np.timedelta64(1, "M")).astype("M8[D]") - np.timedelta64(1, "D")
+    due = np.minimum(target.astype("M8[D]") + offset.astype("m8[D]"), last)
+    if clock == "working_days":
+        ok = ~np.isnat(due)
+        if ok.any():
+            span = _year_span(due[ok].astype("M8[ns]"))
+            assert span is not None
+            hol = holidays_between(calendar, span[0], span[1] + np.timedelta64(31, "D"))
+            due[ok] = np.busday_offset(due[ok], 0, roll="forward", holidays=hol)
+    elif clock != "calendar_days":
+        raise FlowmapError(f"unknown clock '{clock}'; use calendar_days or working_days")
+    out: npt.NDArray[np.datetime64] = due.astype("M8[ns]")
+    return out
+
+
+def allowed_days(
+    start: Any,
+    days: float | None,
+    months: int | None,
+    *,
+    clock: str = "calendar_days",
+    calendar: str = "scotland",
+) -> npt.NDArray[np.float64]:
+    """The clock days a target allows from each start: ``days``, or for a target in months,
+    the clock days from the start to :func:`add_months` of it (so a 3-month target allows
+    89 to 92 calendar days, depending on the start)."""
+    s = _as_ns(start)
+    if months is None:
+        return np.full(s.shape, np.nan if days is None else float(days))
+    return clock_days(s, add_months(s, months, clock=clock, calendar=calendar), clock=clock, calendar=calendar)

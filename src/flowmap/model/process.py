@@ -73,6 +73,7 @@ class Step:
     source: str | None = None
     description: str | None = None
     basis: Basis | None = None
+    target_months: int | None = None  # a target written in months: ``target`` is then its nominal days
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,17 @@ class SpanTarget:
     source: str | None = None
     aim: float | None = None  # the share of cases the team aims to meet it for (0..1), drawn on rate charts
     basis: Basis | None = None
+    within_months: int | None = None  # a limit written in months: ``within`` is then its nominal days
+
+    @property
+    def bound_text(self) -> str:
+        """The limit as written: "within 3 months", "within 10 working days", "at least 7 days"."""
+        if self.within_months is not None:
+            return f"within {self.within_months} month{'s' if self.within_months != 1 else ''}"
+        unit = "working days" if self.clock == "working_days" else "days"
+        if self.within is not None:
+            return f"within {self.within:g} {unit}"
+        return f"at least {self.at_least:g} {unit}"
 
     @property
     def display_label(self) -> str:

@@ -117,6 +117,13 @@ def _wrap(text: str, width: int, lines: int) -> list[str]:
     return parts
 
 
+def _limit(step: Any, unit: str) -> str:
+    """A step's target as written: "3 months", or its days and ``unit``."""
+    if step.target_months is not None:
+        return f"{step.target_months} month{'s' if step.target_months != 1 else ''}"
+    return f"{_days(step.target)} {unit}"
+
+
 def _figures(
     process: Process, sid: str, metrics: MapMetrics | None, metric: Metric | None, below: int | None = None
 ) -> tuple[list[str], str]:
@@ -128,7 +135,7 @@ def _figures(
     if metrics is None or metric is None:
         lines = []
         if step.target is not None:
-            lines.append(f"target {_days(step.target)} {unit}")
+            lines.append(f"target {_limit(step, unit)}")
         if step.typical is not None:
             lines.append(f"typical {_days(step.typical)} {unit}")
         return lines, "none"
@@ -140,14 +147,14 @@ def _figures(
     if step.end:
         return [f"reached by {cas} case{'s' if cases != 1 else ''}"], "none"
     if visits == 0:
-        return ["no visits", "" if step.target is None else f"target {_days(step.target)} {unit}"], "none"
-    target = "" if step.target is None else f" (target {_days(step.target)})"
+        return ["no visits", "" if step.target is None else f"target {_limit(step, unit)}"], "none"
+    target = "" if step.target is None else f" (target {_limit(step, '').strip()})"
     if metric == "time":
         return [f"median {_days(r['median_days'])}{target}", f"p90 {_days(r['p90_days'])} {unit}"], "none"
     status = str(r["rag"])
     if status == "none":
         return [f"median {_days(r['median_days'])} {unit}", "no target"], "none"
-    share = f"{suppress(int(r['breaches']), below)} of {vis} over {_days(float(step.target or 0))}"
+    share = f"{suppress(int(r['breaches']), below)} of {vis} over {_limit(step, '').strip()}"
     return [f"{status.upper()}: {share}", f"excess {_days(r['excess_days'])} {unit}"], status
 
 
@@ -528,10 +535,8 @@ def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourne
                 )
                 met[r["target"]] = rate
         for t in by_basis(process.targets):  # statutory first
-            bound = f"within {t.within:g}" if t.within is not None else f"at least {t.at_least:g}"
-            clock = days_word(t.clock)
             basis = f"{t.basis_words}: " if t.basis else ""
-            text = f"{basis}{t.display_label} ({t.from_step} to {t.to_step}, {bound} {clock}){met.get(t.id, '')}"
+            text = f"{basis}{t.display_label} ({t.from_step} to {t.to_step}, {t.bound_text}){met.get(t.id, '')}"
             lines.append(("text", text if len(text) < 160 else text[:157] + "…"))
     if metrics is not None and metric == "drift":
         lines.append(("text", f"RAG rule: {RAG_RULE}."))

@@ -159,11 +159,10 @@ def _charts(result: Replay, pdsa: PdsaLog | None, key: str | None) -> list[dict[
         if not series.values:
             continue
         chart = run_chart(pseudonymise_series(series, key), pdsa=pdsa)
-        bound = f"within {target.within:g}" if target.within is not None else f"at least {target.at_least:g}"
         charts.append({
             "monthly": _monthly(result, target.id, pdsa),
             "label": target.display_label,
-            "detail": f"{target.from_step} to {target.to_step}, {bound} {series.unit}; one point per case, dated "
+            "detail": f"{target.from_step} to {target.to_step}, {target.bound_text}; one point per case, dated "
                       f"when its clock stopped. Source: {target.source or 'not given'}.",
             "svg": _svg(chart_figure(chart, fmt="svg")),
             "reading": chart.reading(),

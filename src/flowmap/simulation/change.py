@@ -200,7 +200,9 @@ class SetTarget(_Doc):
         if self.step is not None:
             return replace(m, step_targets={**m.step_targets, self.step: self.days})
         return replace(m, targets=tuple(
-            replace(t, within=self.within, at_least=self.at_least) if t.id == self.target else t for t in m.targets
+            replace(t, within=self.within, at_least=self.at_least, within_months=None) if t.id == self.target
+            else t
+            for t in m.targets
         ))  # fmt: skip
 
 

@@ -26,7 +26,7 @@ from flowmap.analysis.replay import Replay
 from flowmap.errors import ChartError
 from flowmap.files.pdsa import PdsaLog
 from flowmap.model.calendars import days_word
-from flowmap.model.clock import clock_days
+from flowmap.model.clock import allowed_days, clock_days
 from flowmap.spc.charts import ChartResult, Series, XmrRules, _baseline_n, _pdsa_marks, _r, _xmr_signals
 
 __all__ = ["MEASURES", "PERIODS", "Measure", "Per", "p_chart", "period_series", "period_starts"]
@@ -158,7 +158,9 @@ def _overdue(result: Replay, mine: pd.DataFrame, per: Per) -> Points:
         days = clock_days(started[running], np.full(int(running.sum()), end), clock=t.clock,
                           calendar=result.process.calendar)  # fmt: skip
         starts.append(p)
-        values.append(float((days > t.within).sum()))
+        limit = allowed_days(started[running], t.within, t.within_months, clock=t.clock,
+                             calendar=result.process.calendar)  # fmt: skip
+        values.append(float((days > limit).sum()))
         p = _next_start(p, per)
     n = np.array([int(v) for v in values], dtype=np.int64)
     return np.array(starts, dtype="M8[D]"), np.array(values), n, np.zeros(len(values), dtype=np.int64)
