@@ -154,7 +154,9 @@ def _figures(
     status = str(r["rag"])
     if status == "none":
         return [f"median {_days(r['median_days'])} {unit}", "no target"], "none"
-    share = f"{suppress(int(r['breaches']), below)} of {vis} over {_limit(step, '').strip()}"
+    # "3 mo": a box holds about 28 characters at 9 pt, and the legend spells the target out
+    limit = f"{step.target_months} mo" if step.target_months is not None else _days(float(step.target or 0))
+    share = f"{suppress(int(r['breaches']), below)} of {vis} over {limit}"
     return [f"{status.upper()}: {share}", f"excess {_days(r['excess_days'])} {unit}"], status
 
 
