@@ -110,3 +110,13 @@ def test_pseudonym_key_file_holds_the_mapping_and_nothing_else_does(tmp_path: Pa
     alone = CliRunner().invoke(cli, [*base, "--pseudonym-key", str(tmp_path / "k2.csv")])
     assert alone.exit_code != 0 and "give --pseudonymise KEY too" in alone.output
     assert not (tmp_path / "k2.csv").exists()
+
+
+def test_by_reads_the_file_once_and_refuses_the_dask_engine_with_the_reason() -> None:
+    from flowmap.analysis.run import replay_groups
+
+    whole, groups = replay_groups(LEGAL, MESSY, "worker", where=["worker!=EF"])
+    assert len(whole.cases) == 40 and [g for g, _ in groups] == ["AB", "CD"]
+    assert all(part.as_of == whole.as_of for _, part in groups)
+    res = CliRunner().invoke(cli, ["drift", LEGAL, MESSY, "--by", "worker", "--engine", "dask"])
+    assert res.exit_code != 0 and "does not read" in res.output and "Traceback" not in res.output

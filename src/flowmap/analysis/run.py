@@ -93,21 +93,25 @@ def replay_groups(
     as_of: Any = None,
     since: Any = None,
     where: Sequence[str] = (),
+    progress: Callable[[str], None] | None = None,
     **read_options: Any,
-) -> list[tuple[str, Replay]]:
-    """One replay per value of the case attribute ``by`` (``--by``), all measured to the same as-of date.
+) -> tuple[Replay, list[tuple[str, Replay]]]:
+    """``--by``: the replay of all the cases, and one per value of the case attribute ``by``,
+    from one read of the file, all measured to the same as-of date.
 
     Raises
     ------
     FlowmapError
-        When the column does not exist, varies within cases, or a group has no case the process knows.
+        When the column does not exist, or varies within cases.
     """
-    from flowmap.analysis.replay import parse_as_of
     from flowmap.events.attributes import filter_cases, group_cases, parse_where
     from flowmap.events.read import read_events
 
+    say = progress or (lambda _: None)
     proc = process if isinstance(process, Process) else load_process(process)
+    say("reading events")
     log = filter_cases(read_events(source, process=proc, **read_options), [parse_where(w) for w in where])
-    # One as-of date for every group: the whole data's, unless given.
-    when = parse_as_of(as_of) or replay(proc, log).as_of
-    return [(value, replay(proc, part, as_of=when, since=since)) for value, part in group_cases(log, by)]
+    say("replaying")
+    whole = replay(proc, log, as_of=as_of, since=since)
+    groups = [(value, replay(proc, part, as_of=whole.as_of, since=since)) for value, part in group_cases(log, by)]
+    return whole, groups

@@ -18,7 +18,6 @@ from flowmap.cli.options import (
     output_option,
     problems_option,
     pseudonymise_option,
-    read_options,
     replay_options,
     window_options,
 )
@@ -28,6 +27,7 @@ from flowmap.cli.terminal import (
     print_table,
     problem_records,
     read,
+    replay_by,
     replay_events,
     write_key_file,
     write_problems,
@@ -227,19 +227,11 @@ def drift(
     from flowmap.analysis.metrics import drift as drift_tables
     from flowmap.analysis.metrics import grouped_drift
 
-    result = replay_events(process_path, events, opts)
     if by is not None:
-        if opts.get("engine") == "dask":
-            raise UserError(
-                "--by needs each case's attributes, which --engine dask does not read (it streams only "
-                "the case, step and date columns); drop --engine dask to group this log"
-            )
-        from flowmap.analysis.run import replay_groups
-
-        groups = replay_groups(process_path, events, by, as_of=result.as_of, since=opts.get("since"),
-                               where=opts.get("where") or (), **read_options(opts))  # fmt: skip
+        result, groups = replay_by(process_path, events, opts, by)
         d = grouped_drift(groups)
     else:
+        result = replay_events(process_path, events, opts)
         d = drift_tables(result)
     tables = {"steps": d.steps, "targets": d.targets, "edges": d.edges}
     emit(result, tables, as_json=as_json, key=pseudonymise, kind="drift", shown="steps")

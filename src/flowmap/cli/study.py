@@ -10,8 +10,8 @@ import click
 
 from flowmap.cli.common import UserError, in_path, out_path, user_errors
 from flowmap.cli.main import cli
-from flowmap.cli.options import event_options, problems_option, pseudonymise_option, read_options, window_options
-from flowmap.cli.terminal import print_table, replay_events, write_problems
+from flowmap.cli.options import event_options, problems_option, pseudonymise_option, window_options
+from flowmap.cli.terminal import print_table, replay_by, replay_events, write_problems
 from flowmap.errors import FlowmapError
 
 
@@ -224,7 +224,11 @@ def compare(
     if map_path is not None and by is not None:
         raise UserError("--map draws one comparison, and --by makes one per group: choose a group with "
                         "--where COLUMN=VALUE and draw its map")  # fmt: skip
-    result = replay_events(process_path, events, opts)
+    groups: list[tuple[str, Any]] = []
+    if by is None:
+        result = replay_events(process_path, events, opts)
+    else:
+        result, groups = replay_by(process_path, events, opts, by)
     comparison = compare_sides(result, split, end=end, seed=seed, cycle=cycle_id)
     after = f"{comparison.split}" + (f" to {comparison.end}" if comparison.end else f" to {comparison.as_of}")
     click.echo(f"{result.process.title}: before {comparison.split} against {after}"
@@ -243,11 +247,8 @@ def compare(
             write_map(map_path, result.process, notes=notes, metric=None)
             click.echo(f"wrote {map_path}", err=True)
         return
-    from flowmap.analysis.run import replay_groups
     from flowmap.spc.compare import grouped_table
 
-    groups = replay_groups(process_path, events, by, as_of=result.as_of, since=opts.get("since"),
-                           where=opts.get("where") or (), **read_options(opts))  # fmt: skip
     comparisons = []
     for value, part in groups:
         try:

@@ -87,6 +87,22 @@ def replay_events(process_path: Path, events: Path, opts: dict[str, Any]) -> Any
     return result
 
 
+def replay_by(process_path: Path, events: Path, opts: dict[str, Any], by: str) -> tuple[Any, list[tuple[str, Any]]]:
+    """``--by``: the whole replay and one per group, from one read of the file."""
+    from flowmap.analysis.run import replay_groups
+
+    if opts.get("engine") == "dask":
+        raise FlowmapError("--by needs each case's attributes, which --engine dask does not read (it streams only "
+                           "the case, step and date columns); drop --engine dask to group this log")  # fmt: skip
+    _check_key_file(opts)
+    with Progress() as progress:
+        whole, groups = replay_groups(process_path, events, by, as_of=opts.get("as_of"), since=opts.get("since"),
+                                      where=opts.get("where") or (), progress=progress.advance,
+                                      **read_options(opts))  # fmt: skip
+    write_key_file(whole.cases["case_id"].astype(str), opts)
+    return whole, groups
+
+
 def write_problems(ledger: Any, path: Path | None, key: str | None) -> None:
     """``--problems FILE``: every record set aside, with its address."""
     if path is None:
