@@ -281,6 +281,12 @@ def discover(events: Path, output: Path, process_id: str | None, **opts: Any) ->
 @click.option("--title", help="Title (default: the process title).")
 @click.option("--renderer", type=click.Choice(["auto", "system", "wasm"]), default="auto", show_default=True,
               help="Graphviz for the layout: system dot, or the bundled WebAssembly build.")  # fmt: skip
+@click.option("--page", type=click.Choice(["a4", "a3", "fit"], case_sensitive=False), default=None,
+              help="Paper for .pdf and .png: the whole map scaled onto A4 or A3 inside 10 mm margins, text never "
+                   "below 6 pt (default a4), or fit: the map's own size (the default for .svg).")  # fmt: skip
+@click.option("--landscape", "orientation", flag_value="landscape", help="Landscape paper.")
+@click.option("--portrait", "orientation", flag_value="portrait",
+              help="Portrait paper (default: whichever orientation fits the map best).")  # fmt: skip
 @window_options
 @pseudonymise_option
 @event_options
@@ -295,6 +301,8 @@ def map_cmd(
     direction: Literal["auto", "LR", "TB", "grid"],
     title: str | None,
     renderer: Literal["auto", "system", "wasm"],
+    page: str | None,
+    orientation: Literal["landscape", "portrait"] | None,
     pseudonymise: str | None,
     **opts: Any,
 ) -> None:
@@ -302,12 +310,20 @@ def map_cmd(
 
     The layout comes from the process alone, so it does not move between
     meetings. Works with no Graphviz installed (a WebAssembly build is
-    bundled).
+    bundled). PDF and PNG maps are printed on A4 unless --page says
+    otherwise.
     """
     from flowmap.analysis.metrics import case_journey, map_metrics
     from flowmap.files.process import load_process
     from flowmap.render.maps import write_map
 
+    drawn = output.suffix.lower() in (".pdf", ".png", ".svg")
+    if page and page.lower() != "fit" and not drawn:
+        raise UserError(f"--page is for maps drawn as .pdf, .png or .svg, not {output.suffix or 'no extension'}")
+    if orientation and not (page or output.suffix.lower() in (".pdf", ".png")):
+        raise UserError(f"--{orientation} needs a page: add --page a4 or a3, or write .pdf or .png")
+    paper = _paper(page, output)
+    sheet = {"page": paper, "orientation": orientation or "auto"}
     if events is None:
         if case_id or metric or opts.get("pseudonym_key"):
             raise UserError("--case, --metric and --pseudonym-key need an EVENTS file")
@@ -315,7 +331,7 @@ def map_cmd(
             process = load_process(process_path)
             progress.advance(f"laying out and drawing {len(process.steps)} steps")
             write_map(output, process, None, None, metric=None, direction=direction, lanes=lanes, title=title,
-                      renderer=renderer)  # fmt: skip
+                      renderer=renderer, **sheet)  # fmt: skip
         click.echo(f"wrote {output}")
         return
     result = replay_events(process_path, events, opts)
@@ -324,5 +340,12 @@ def map_cmd(
     with Progress() as progress:
         progress.advance(f"laying out and drawing {len(result.process.steps)} steps")
         write_map(output, result.process, metrics, journey, metric=metric or "drift", direction=direction,
-                  lanes=lanes, title=title, renderer=renderer)  # fmt: skip
+                  lanes=lanes, title=title, renderer=renderer, **sheet)  # fmt: skip
     click.echo(f"wrote {output} (as of {result.as_of.date()})")
+
+
+def _paper(page: str | None, output: Path) -> Any:
+    """The paper a map is drawn on: --page, else A4 for .pdf and .png, else the map's own size."""
+    if page is None:
+        return "a4" if output.suffix.lower() in (".pdf", ".png") else None
+    return None if page.lower() == "fit" else page.lower()

