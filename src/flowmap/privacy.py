@@ -12,14 +12,15 @@ from __future__ import annotations
 import difflib
 import hashlib
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from flowmap.errors import FlowmapError
 
-__all__ = ["find_case", "pseudonym", "pseudonymise", "suppress"]
+__all__ = ["SECONDARY_NOTE", "Protected", "Relation", "find_case", "protect", "pseudonym", "pseudonymise", "suppress"]
 
 PREFIX = "P-"
 LENGTH = 10
@@ -123,3 +124,145 @@ def key_table(case_ids: Iterable[str], key: str) -> pd.DataFrame:
     """``--pseudonym-key``: each real case id beside its pseudonym, for the team to keep (sorted by id)."""
     ids = sorted({str(c) for c in case_ids})
     return pd.DataFrame({"case_id": ids, "pseudonym": [pseudonym(c, key) for c in ids]})
+
+
+# --- complementary suppression ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A sum a reader can rely on: ``total`` is the sum of ``parts`` (cell names)."""
+
+    total: str
+    parts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Protected:
+    """Counts ready to show: each one, ``<N`` (below the threshold) or hidden (to protect one that is).
+
+    ``primary`` holds the counts below the threshold; ``secondary`` the counts hidden so that no
+    primary one can be worked out from the rest by addition or subtraction.
+    """
+
+    values: Mapping[str, int]
+    below: int | None
+    primary: frozenset[str] = frozenset()
+    secondary: frozenset[str] = frozenset()
+    public: frozenset[str] = frozenset()  # small, but a reader knows them exactly anyway: shown
+
+    def hidden(self, *cells: str) -> bool:
+        """Whether any of ``cells`` is not shown (a rate built on one must not be shown either)."""
+        return any(c in self.primary or c in self.secondary for c in cells)
+
+    def text(self, cell: str, *, words: bool = False) -> str:
+        """The count as shown: the number, ``<N``, or ``*`` (``hidden`` in a sentence)."""
+        if cell in self.primary:
+            return f"<{self.below}"
+        if cell in self.secondary:
+            return "hidden" if words else "*"
+        return str(int(self.values[cell]))
+
+
+SECONDARY_NOTE = "* hidden so that a count below {n} cannot be worked out from the others"
+
+
+def protect(values: Mapping[str, int], relations: Sequence[Relation], below: int | None,
+            unpublished: Iterable[str] = (), exact: Iterable[str] = ()) -> Protected:  # fmt: skip
+    """Primary and complementary (secondary) suppression of the counts in ``values``.
+
+    A count from 1 to ``below - 1`` is primary-suppressed (shown ``<N``). Then,
+    while any hidden count can be worked out exactly from what is shown and the
+    ``relations`` (sums a reader knows hold: a total and its parts), one more
+    count in a relation it belongs to is hidden: a part before a total, the
+    smallest first, a nonzero count before a zero. Whether a count can be worked
+    out is decided as a reader would: the smallest and largest values it can
+    take, given every relation, that primary counts lie between 1 and N-1 and
+    that other hidden counts are 0 or at least N (two linear programmes per
+    hidden count, scipy's HiGHS). ``unpublished`` names quantities that take
+    part in a relation but are never shown (cases that started at a step, say);
+    ``exact`` names counts a reader knows anyway (by counting the rows of a
+    case list), which are never hidden. Zeros are shown: a zero tells nothing
+    about a small count.
+
+    Examples
+    --------
+    >>> p = protect({"cases": 40, "complete": 37, "open": 3}, [Relation("cases", ("complete", "open"))], 5)
+    >>> [p.text(c) for c in ("cases", "complete", "open")]
+    ['40', '*', '<5']
+    """
+    if not below:
+        return Protected(values=dict(values), below=None)
+    free, known = set(unpublished), set(exact)
+    rels = [r for r in relations if all(c in values for c in (r.total, *r.parts))]
+    totals = {r.total for r in rels}
+    primary = {c for c, v in values.items() if c not in free and c not in known and 0 < int(v) < below}
+    # A small count that follows from what a reader knows exactly (a case list's rows) is public:
+    # hiding it would protect nothing, so it is shown.
+    others = set(values) - known - free
+    public = {c for c in sorted(primary) if _pinned(c, values, rels, {c}, others - {c}, free, below, loose=True)}
+    primary -= public
+    secondary: set[str] = set()
+    while True:
+        leak = next((c for c in sorted(primary | secondary)
+                     if _pinned(c, values, rels, primary, secondary, free, below)), None)  # fmt: skip
+        if leak is None:
+            break
+        near = {c for r in rels if leak in (r.total, *r.parts) for c in (r.total, *r.parts)}
+        used, _ = _component(leak, rels, primary | secondary | free)
+        candidates = [
+            (c not in near, c in totals, int(values[c]) == 0, int(values[c]), c)
+            for c in sorted({c for r in used for c in (r.total, *r.parts)})
+            if c not in primary and c not in secondary and c not in free and c not in known
+        ]
+        secondary.add(min(candidates)[4])  # never empty: with everything else hidden the leak is not pinned
+    return Protected(values=dict(values), below=below, primary=frozenset(primary), secondary=frozenset(secondary),
+                     public=frozenset(public))  # fmt: skip
+
+
+def _component(cell: str, rels: Sequence[Relation], unknown: set[str]) -> tuple[list[Relation], set[str]]:
+    """The relations connected to ``cell`` through unknown counts, and those unknown counts."""
+    todo, seen, used = [cell], {cell}, []
+    while todo:
+        c = todo.pop()
+        for r in rels:
+            cells = (r.total, *r.parts)
+            if c in cells and r not in used:
+                used.append(r)
+                for d in cells:
+                    if d in unknown and d not in seen:
+                        seen.add(d)
+                        todo.append(d)
+    return used, seen
+
+
+def _pinned(cell: str, values: Mapping[str, int], rels: Sequence[Relation], primary: set[str], secondary: set[str],
+            free: set[str], below: int, *, loose: bool = False) -> bool:  # fmt: skip
+    """Whether a reader can work out ``cell`` exactly from the shown counts and the relations.
+
+    ``loose``: take hidden counts as anything from 0 up (not "0, or N and over").
+    """
+    from scipy.optimize import linprog
+
+    used, seen_cells = _component(cell, rels, primary | secondary | free)
+    if not used:
+        return False
+    names = sorted(seen_cells)
+    col = {n: i for i, n in enumerate(names)}
+    a_eq = np.zeros((len(used), len(names)))
+    b_eq = np.zeros(len(used))
+    for i, r in enumerate(used):
+        for c, sign in [(r.total, 1.0)] + [(p, -1.0) for p in r.parts]:
+            if c in col:
+                a_eq[i, col[c]] += sign
+            else:
+                b_eq[i] -= sign * float(values[c])
+    bounds = [(1, below - 1) if n in primary else (0, None) if loose or n in free or int(values[n]) == 0
+              else (below, None) for n in names]  # fmt: skip
+    goal = np.zeros(len(names))
+    goal[col[cell]] = 1.0
+    lo = linprog(goal, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    hi = linprog(-goal, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    if lo.status != 0 or hi.status != 0:  # unbounded above: cannot be pinned
+        return False
+    return bool(-hi.fun - lo.fun < 0.5)

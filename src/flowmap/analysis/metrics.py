@@ -20,6 +20,7 @@ from flowmap.analysis.replay import Replay, by_step
 from flowmap.errors import FlowmapError
 from flowmap.model.clock import add_days, add_months, allowed_days
 from flowmap.model.process import SpanTarget, by_basis
+from flowmap.privacy import Protected
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -353,6 +354,7 @@ class MapMetrics:
     clock: str
     targets: pd.DataFrame
     window: str | None = None  # the window in words (Replay.window_text), if any
+    shown: Protected | None = None  # with --suppress-below: which counts may be shown (analysis/disclosure.py)
 
 
 @dataclass(frozen=True)
@@ -383,8 +385,12 @@ def rag(breach_rate: float, has_target: bool) -> str:
     return "green"
 
 
-def map_metrics(result: Replay) -> MapMetrics:
-    """Per-step and per-edge figures for a map, end steps included (for frequency)."""
+def map_metrics(result: Replay, *, suppress_below: int | None = None) -> MapMetrics:
+    """Per-step and per-edge figures for a map, end steps included (for frequency).
+
+    With ``suppress_below``, ``shown`` says which counts the map may print
+    (small ones as ``<N``, and enough others hidden that none can be worked out).
+    """
     process = result.process
     table = step_table(result).set_index("step")
     v = result.visits
@@ -411,7 +417,14 @@ def map_metrics(result: Replay) -> MapMetrics:
         clock=process.clock,
         targets=target_table(result),
         window=result.window_text(),
+        shown=_protected(result, suppress_below) if suppress_below else None,
     )
+
+
+def _protected(result: Replay, below: int) -> Protected:
+    from flowmap.analysis.disclosure import protected_counts
+
+    return protected_counts(result, below)
 
 
 CLOCK_COLUMNS = ["target", "label", "basis", "started", "stopped", "days", "status", "due_date", "days_left",

@@ -19,10 +19,12 @@ from flowmap.cli.options import (
     problems_option,
     pseudonymise_option,
     replay_options,
+    suppress_option,
     window_options,
 )
 from flowmap.cli.terminal import (
     Progress,
+    check_suppress,
     emit,
     print_table,
     problem_records,
@@ -203,6 +205,7 @@ def shown_id(real: str, key: str | None) -> str:
 @click.option("--by", "by", metavar="COLUMN",
               help="One block of rows per value of a case attribute (team, worker, age band), in a 'group' column.",
               )  # fmt: skip
+@suppress_option
 @problems_option
 @event_options
 @replay_options
@@ -214,6 +217,7 @@ def drift(
     targets_path: Path | None,
     edges_path: Path | None,
     by: str | None,
+    suppress_below: int | None,
     problems_path: Path | None,
     pseudonymise: str | None,
     as_json: bool,
@@ -228,11 +232,20 @@ def drift(
     from flowmap.analysis.metrics import grouped_drift
 
     if by is not None:
+        if suppress_below is not None:
+            raise UserError("--suppress-below cannot be used with --by: the groups' counts add up to the whole, "
+                            "so hiding them safely needs the groups protected together; share the whole "
+                            "(without --by), or each group with --where COLUMN=VALUE")  # fmt: skip
         result, groups = replay_by(process_path, events, opts, by)
         d = grouped_drift(groups)
     else:
         result = replay_events(process_path, events, opts)
         d = drift_tables(result)
+        check_suppress(result, suppress_below)
+        if suppress_below is not None:
+            from flowmap.analysis.disclosure import protect_drift, protected_counts
+
+            d = protect_drift(d, protected_counts(result, suppress_below))
     tables = {"steps": d.steps, "targets": d.targets, "edges": d.edges}
     emit(result, tables, as_json=as_json, key=pseudonymise, kind="drift", shown="steps")
     if not as_json and len(d.targets):
@@ -287,6 +300,7 @@ def discover(events: Path, output: Path, process_id: str | None, **opts: Any) ->
 @click.option("--landscape", "orientation", flag_value="landscape", help="Landscape paper.")
 @click.option("--portrait", "orientation", flag_value="portrait",
               help="Portrait paper (default: whichever orientation fits the map best).")  # fmt: skip
+@suppress_option
 @window_options
 @pseudonymise_option
 @event_options
@@ -303,6 +317,7 @@ def map_cmd(
     renderer: Literal["auto", "system", "wasm"],
     page: str | None,
     orientation: Literal["landscape", "portrait"] | None,
+    suppress_below: int | None,
     pseudonymise: str | None,
     **opts: Any,
 ) -> None:
@@ -325,8 +340,8 @@ def map_cmd(
     paper = _paper(page, output)
     sheet = {"page": paper, "orientation": orientation or "auto"}
     if events is None:
-        if case_id or metric or opts.get("pseudonym_key"):
-            raise UserError("--case, --metric and --pseudonym-key need an EVENTS file")
+        if case_id or metric or opts.get("pseudonym_key") or suppress_below:
+            raise UserError("--case, --metric, --pseudonym-key and --suppress-below need an EVENTS file")
         with Progress() as progress:
             process = load_process(process_path)
             progress.advance(f"laying out and drawing {len(process.steps)} steps")
@@ -335,7 +350,8 @@ def map_cmd(
         click.echo(f"wrote {output}")
         return
     result = replay_events(process_path, events, opts)
-    metrics = map_metrics(result)
+    check_suppress(result, suppress_below)
+    metrics = map_metrics(result, suppress_below=suppress_below)
     journey = None if case_id is None else case_journey(result, case_id, key=pseudonymise)
     with Progress() as progress:
         progress.advance(f"laying out and drawing {len(result.process.steps)} steps")

@@ -176,3 +176,9 @@ def replay_options(fn: F) -> F:
 
 
 output_option = click.option("-o", "--output", type=out_path(), help="Write the table (.csv, .json, .xlsx).")
+
+suppress_option = click.option(
+    "--suppress-below", "suppress_below", type=click.IntRange(min=2), metavar="N",
+    help="For sharing: show counts below N as <N, and hide enough others (*) that none can be worked out by "
+         "adding or subtracting; no rate built on a hidden count (e.g. 5, or 10 for small populations).",
+)  # fmt: skip

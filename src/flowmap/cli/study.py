@@ -10,8 +10,8 @@ import click
 
 from flowmap.cli.common import UserError, in_path, out_path, user_errors
 from flowmap.cli.main import cli
-from flowmap.cli.options import event_options, problems_option, pseudonymise_option, window_options
-from flowmap.cli.terminal import print_table, replay_by, replay_events, write_problems
+from flowmap.cli.options import event_options, problems_option, pseudonymise_option, suppress_option, window_options
+from flowmap.cli.terminal import check_suppress, print_table, replay_by, replay_events, write_problems
 from flowmap.errors import FlowmapError
 
 
@@ -123,8 +123,7 @@ def chart(
               help="Change files to simulate against the baseline (repeatable).")  # fmt: skip
 @click.option("--runs", type=int, default=300, show_default=True, help="Simulation runs, with --change.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Simulation seed, with --change.")
-@click.option("--suppress-below", "suppress_below", type=click.IntRange(min=2), metavar="N",
-              help="Show counts below N as <N in every aggregate (e.g. 5, or 10 for small populations).")  # fmt: skip
+@suppress_option
 @click.option("--due-within", "due_within", type=click.FloatRange(min=0), metavar="DAYS",
               help="The 'Due in the next DAYS' table (default: 10 on a working-day clock, else 14).")  # fmt: skip
 @window_options
@@ -160,10 +159,7 @@ def report(
     from flowmap.simulation.change import load_change
 
     result = replay_events(process_path, events, opts)
-    n_cases = int(result.counts["cases"])
-    if suppress_below is not None and suppress_below > n_cases:
-        raise UserError(f"--suppress-below {suppress_below} is more than the {n_cases} cases in the data: every "
-                        "count would be hidden; use 5 (or 10 for small populations), or share no report")  # fmt: skip
+    check_suppress(result, suppress_below)
     log = load_pdsa(pdsa_path) if pdsa_path else None
     changes = [load_change(c, result.process) for c in change_paths]
     write_report(output, result, pdsa=log, changes=changes, suppress_below=suppress_below, key=pseudonymise,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from flowmap.cli.common import UserError
 from flowmap.cli.options import read_options
 from flowmap.errors import FlowmapError
 from flowmap.model.calendars import clock_name
@@ -327,3 +328,11 @@ def process_overview(process: Process) -> list[RenderableType]:
                        t.basis_words if t.basis else "", t.source or "")  # fmt: skip
         out.append(tg)
     return out
+
+
+def check_suppress(result: Any, below: int | None) -> None:
+    """Refuse a --suppress-below that would hide every count."""
+    n_cases = int(result.counts["cases"])
+    if below is not None and below > n_cases:
+        raise UserError(f"--suppress-below {below} is more than the {n_cases} cases in the data: every "
+                        "count would be hidden; use 5 (or 10 for small populations), or share nothing")  # fmt: skip

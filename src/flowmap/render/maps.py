@@ -26,6 +26,7 @@ from flowmap.analysis.metrics import RAG_RULE, CaseJourney, MapMetrics, rag
 from flowmap.errors import RenderError
 from flowmap.model.calendars import clock_name, days_word
 from flowmap.model.process import Process, Transition, by_basis
+from flowmap.privacy import Protected
 from flowmap.render.brackets import LABEL_SIZE, TRACK, Segment, base_label, label_at_end, segments, tracks_per_row
 from flowmap.render.layout import NODE_H, NODE_W, Box, Layout, Renderer, dot_quote, layout, levels
 from flowmap.render.scene import Path as PathShape
@@ -130,12 +131,33 @@ def _limit(step: Any, unit: str) -> str:
     return f"{_days(step.target)} {unit}"
 
 
-def _figures(
-    process: Process, sid: str, metrics: MapMetrics | None, metric: Metric | None, below: int | None = None
-) -> tuple[list[str], str]:
-    """The figure lines printed in a step box, and its RAG status (counts below ``below`` as <N)."""
-    from flowmap.privacy import suppress
+@dataclass(frozen=True)
+class _Counts:
+    """How a map prints its counts: as ``metrics.shown`` says (complementary suppression), else small
+    ones as ``<N``."""
 
+    shown: Protected | None = None
+    below: int | None = None
+
+    def text(self, cell: str, value: int) -> str:
+        from flowmap.privacy import suppress
+
+        if self.shown is not None and cell in self.shown.values:
+            return str(self.shown.text(cell))
+        return str(suppress(value, self.below))
+
+    def any_hidden(self, cells: dict[str, int]) -> bool:
+        return any(self.text(c, v) != str(v) for c, v in cells.items())
+
+
+def _counts(metrics: MapMetrics | None, below: int | None) -> _Counts:
+    return _Counts(metrics.shown if metrics is not None else None, below)
+
+
+def _figures(process: Process, sid: str, metrics: MapMetrics | None, metric: Metric | None,
+             counts: _Counts | None = None) -> tuple[list[str], str]:  # fmt: skip
+    """The figure lines printed in a step box, and its RAG status (counts as ``counts`` says)."""
+    counts = counts or _Counts()
     step = process.step(sid)
     unit = _unit(process)
     if metrics is None or metric is None:
@@ -147,7 +169,7 @@ def _figures(
         return lines, "none"
     r: dict[Any, Any] = metrics.steps.loc[sid].to_dict()
     visits, cases = int(r["visits"]), int(r["cases"])
-    vis, cas = suppress(visits, below), suppress(cases, below)
+    vis, cas = counts.text(f"visits:{sid}", visits), counts.text(f"cases:{sid}", cases)
     if metric == "frequency":
         return [f"{cas} case{'s' if cases != 1 else ''}", f"{vis} visit{'s' if visits != 1 else ''}"], "none"
     if step.end:
@@ -162,7 +184,7 @@ def _figures(
         return [f"median {_days(r['median_days'])} {unit}", "no target"], "none"
     # "3 mo": a box holds about 28 characters at 9 pt, and the legend spells the target out
     limit = f"{step.target_months} mo" if step.target_months is not None else _days(float(step.target or 0))
-    share = f"{suppress(int(r['breaches']), below)} of {vis} over {limit}"
+    share = f"{counts.text(f'breaches:{sid}', int(r['breaches']))} of {vis} over {limit}"
     return [f"{status.upper()}: {share}", f"excess {_days(r['excess_days'])} {unit}"], status
 
 
@@ -257,13 +279,14 @@ def map_scene(
     opt = _options(process, metrics, case, metric, title)
     if notes is not None:
         opt = _Options(metric=None, title=opt.title, subtitle=f"{notes.subtitle} · {opt.subtitle}")
-    marks = _brackets(process, lay, metrics, case, suppress)
+    counts = _counts(metrics, suppress)
+    marks = _brackets(process, lay, metrics, case, counts)
     map_w, map_h = max(lay.width, marks.far if lay.mode == "TB" else 0), max(lay.height, marks.far * (lay.mode != "TB"))
     # A tall map keeps the page landscape by putting the legend beside it; a wide one, below.
     beside = map_h > map_w
     legend_w = 400.0 if beside else max(map_w, 560.0)
     width = map_w + legend_w + 12 if beside else legend_w
-    legend = _fit(_legend_lines(process, metrics, case, metric, suppress, notes, lay.mode), legend_w)
+    legend = _fit(_legend_lines(process, metrics, case, metric, counts, notes, lay.mode), legend_w)
     legend_h = 24 + LINE * len(legend)
     sub_lines = textwrap.wrap(opt.subtitle, max(int((width - 24) / 6.2), 40))
     header = HEADER + 14 * (len(sub_lines) - 1)
@@ -272,7 +295,7 @@ def map_scene(
     scene.add(Text(12, 24, opt.title, size=16, bold=True, anchor="start"))
     for i, line in enumerate(sub_lines):
         scene.add(Text(12, 44 + 14 * i, line, size=11, anchor="start", fill="#444444"))
-    page = _Page(process=process, lay=lay, oy=header, case=case, suppress=suppress,
+    page = _Page(process=process, lay=lay, oy=header, case=case, counts_shown=counts,
                  counts=_edge_counts(metrics), medians=_edge_medians(metrics), notes=notes)  # fmt: skip
     _draw_lanes(scene, page)
     _draw_brackets(scene, page, marks, labels=False)
@@ -293,7 +316,7 @@ class _Page:
     lay: Layout
     oy: float  # the header's height: layout y is shifted down by it
     case: CaseJourney | None
-    suppress: int | None
+    counts_shown: _Counts
     counts: dict[tuple[str, str], int]
     medians: dict[tuple[str, str], float]
     notes: StepNotes | None = None
@@ -326,11 +349,10 @@ def _draw_lanes(scene: Scene, page: _Page) -> None:
 
 
 def _edge_label(t: Transition, rework: bool, c: int, median: float | None, metric: Metric | None,
-                with_data: bool, suppress: int | None) -> str:  # fmt: skip
-    from flowmap.privacy import suppress as hide
-
+                with_data: bool, counts: _Counts) -> str:  # fmt: skip
     if with_data:
-        return hide(c, suppress) if metric != "time" or c == 0 else f"{hide(c, suppress)} · {_days(median or 0)} d"
+        n = counts.text(f"edge:{t.from_step}>{t.to_step}", c)
+        return n if metric != "time" or c == 0 else f"{n} · {_days(median or 0)} d"
     bits = ["rework"] if rework else []
     if t.label and t.label != "rework":
         bits.append(t.label)
@@ -353,7 +375,7 @@ def _draw_declared_edges(scene: Scene, page: _Page, metric: Metric | None, with_
         if with_data:
             width = 1.0 + 5.0 * math.sqrt(c / page.top) if c else 1.0
             colour = "#b5b5b5" if c == 0 else colour
-        label = _edge_label(t, rework, c, page.medians.get(key), metric, with_data, page.suppress)
+        label = _edge_label(t, rework, c, page.medians.get(key), metric, with_data, page.counts_shown)
         if page.case is not None:
             colour, width, opacity = (INK, 3.0, 1.0) if key in page.case_moves else (colour, width, 0.25)
         scene.add(PathShape(pts, stroke=colour, width=width, dash="7,4" if rework else None, opacity=opacity))
@@ -367,8 +389,6 @@ def _draw_declared_edges(scene: Scene, page: _Page, metric: Metric | None, with_
 
 def _draw_undeclared_edges(scene: Scene, page: _Page) -> None:
     """Observed moves the process does not declare: vermillion curves, labelled in words."""
-    from flowmap.privacy import suppress as hide
-
     declared = page.process.declared
     undeclared = [(k, v) for k, v in page.counts.items() if k not in declared]
     if page.case is not None:
@@ -381,7 +401,8 @@ def _draw_undeclared_edges(scene: Scene, page: _Page) -> None:
         mx, my = _bezier_mid(pts)
         if any(_inside(page.box(nb), mx, my) for nb in nodes.values()):  # keep the label off step text
             mx, my = _point_at(pts, 0.2)
-        text = "not declared" if page.case is not None else f"not declared: {hide(c, page.suppress)}"
+        text = "not declared" if page.case is not None else (
+            f"not declared: {page.counts_shown.text(f'edge:{frm}>{to}', c)}")  # fmt: skip
         scene.add(Text(mx, my + 4, text, size=9, fill=VERMILLION, halo=True, bold=True))
 
 
@@ -393,7 +414,7 @@ def _draw_steps(scene: Scene, page: _Page, metrics: MapMetrics | None, metric: M
     journey = _journey_lines(process, case) if case is not None else {}
     for s in process.steps:
         b = page.box(page.lay.nodes[s.id])
-        figures, status = _figures(process, s.id, metrics, metric, page.suppress)
+        figures, status = _figures(process, s.id, metrics, metric, page.counts_shown)
         if page.notes is not None:
             status, figures = page.notes.steps.get(s.id, ("none", []))
         op = 0.35 if case is not None and s.id not in visited else 1.0
@@ -444,10 +465,8 @@ def _target_status(met_rate: float) -> str:
 
 
 def _readings(process: Process, metrics: MapMetrics | None, case: CaseJourney | None,
-              below: int | None) -> dict[str, tuple[str, str]]:  # fmt: skip
-    """Each span target's reading on its bracket, and its colour."""
-    from flowmap.privacy import suppress
-
+              counts: _Counts) -> dict[str, tuple[str, str]]:  # fmt: skip
+    """Each span target's reading on its bracket, and its colour (no rate built on a hidden count)."""
     if case is not None and len(case.clocks):
         colour = {"met": "green", "missed": "red", "overdue": "red"}
         # The bound is in the bracket's label and the dates in the legend: the bracket says how this case did.
@@ -460,8 +479,8 @@ def _readings(process: Process, metrics: MapMetrics | None, case: CaseJourney | 
         judged = int(r["met"]) + int(r["missed"]) + int(r["overdue"])
         if judged == 0:
             out[str(r["target"])] = ("none judged yet", "none")
-        elif below and judged < below:
-            out[str(r["target"])] = (f"judged for {suppress(judged, below)} cases: too few to show", "none")
+        elif _rate_hidden(counts, r):
+            out[str(r["target"])] = ("met rate not shown: too few cases", "none")
         else:
             status = _target_status(float(r["met_rate"]))
             out[str(r["target"])] = (f"met {r['met_rate']:.0%} · {status.upper()}", status)
@@ -469,7 +488,7 @@ def _readings(process: Process, metrics: MapMetrics | None, case: CaseJourney | 
 
 
 def _brackets(process: Process, lay: Layout, metrics: MapMetrics | None, case: CaseJourney | None,
-              below: int | None) -> _Brackets:  # fmt: skip
+              counts: _Counts) -> _Brackets:  # fmt: skip
     across_tb = lay.mode == "TB"
     extent = {sid: ((b.y, b.y + b.h) if across_tb else (b.x, b.x + b.w)) for sid, b in lay.nodes.items()}
     row_of = lay.row_of if lay.mode == "grid" else None
@@ -483,7 +502,14 @@ def _brackets(process: Process, lay: Layout, metrics: MapMetrics | None, case: C
         strip = {0: (lay.width if across_tb else lay.height) + 2}
     need = tracks_per_row(segs)
     far = max((strip[r] + n * TRACK for r, n in need.items()), default=0.0)
-    return _Brackets(segs, strip, far, _readings(process, metrics, case, below))
+    return _Brackets(segs, strip, far, _readings(process, metrics, case, counts))
+
+
+def _rate_hidden(counts: _Counts, r: dict[Any, Any]) -> bool:
+    """Whether a span target's met rate must not be shown: its numerator (met) or denominator (judged) is hidden."""
+    p = f"t:{r['target']}:"
+    return counts.any_hidden({p + "met": int(r["met"]), p + "judged": int(r["met"]) + int(r["missed"])
+                              + int(r["overdue"])})  # fmt: skip
 
 
 def _draw_brackets(scene: Scene, page: _Page, marks: _Brackets, *, labels: bool) -> None:
@@ -586,10 +612,9 @@ def _journey_lines(process: Process, case: CaseJourney) -> dict[str, list[str]]:
 
 
 def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourney | None,
-                  metric: Metric | None, below: int | None = None,
+                  metric: Metric | None, counts: _Counts | None = None,
                   notes: StepNotes | None = None, lay_mode: str = "LR") -> list[tuple[str, str]]:  # fmt: skip
-    from flowmap.privacy import suppress
-
+    counts = counts or _Counts()
     unit = _unit(process)
     lines: list[tuple[str, str]] = [("heading", "How to read this map")]
     lines.append(("text", "Boxes are steps, in swimlanes by who does them (the lane is named at the top of each box "
@@ -646,12 +671,10 @@ def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourne
             records: list[dict[Any, Any]] = metrics.targets.to_dict("records")
             for r in records:
                 judged = int(r["met"]) + int(r["missed"]) + int(r["overdue"])
-                rate = (
-                    ""
-                    if judged == 0
-                    else (f": met {suppress(int(r['met']), below)} of {suppress(judged, below)} ({r['met_rate']:.0%})")
-                )
-                met[r["target"]] = rate
+                p = f"t:{r['target']}:"
+                share = f": met {counts.text(p + 'met', int(r['met']))} of {counts.text(p + 'judged', judged)}"
+                rate = "" if _rate_hidden(counts, r) else f" ({r['met_rate']:.0%})"
+                met[r["target"]] = "" if judged == 0 else share + rate
         for t in by_basis(process.targets):  # statutory first
             basis = f"{t.basis_words}: " if t.basis else ""
             text = f"{basis}{t.display_label} ({t.from_step} to {t.to_step}, {t.bound_text}){met.get(t.id, '')}"
@@ -696,7 +719,7 @@ class _TextEdge:
     to: str
     declared: bool
     rework: bool
-    count: int | None  # with data
+    count: str | None  # with data: the count as shown
     label: str | None
     probability: float | None
 
@@ -717,10 +740,11 @@ def _text_map(process: Process, metrics: MapMetrics | None, case: CaseJourney | 
     opt = _options(process, metrics, case, metric, title)
     journey = _journey_lines(process, case) if case is not None else {}
     visited = set(case.visits["step"]) if case is not None else set()
+    shown = _counts(metrics, None)
 
     def node(sid: str) -> _TextNode:
         s = process.step(sid)
-        figures, status = _figures(process, sid, metrics, metric)
+        figures, status = _figures(process, sid, metrics, metric, shown)
         return _TextNode(sid, s.label, tuple(journey.get(sid, figures)), status, s.start, s.end,
                          case is not None and sid not in visited)  # fmt: skip
 
@@ -734,11 +758,13 @@ def _text_map(process: Process, metrics: MapMetrics | None, case: CaseJourney | 
     with_data = metrics is not None
     edges = [
         _TextEdge(t.from_step, t.to_step, True, process.is_rework(t.from_step, t.to_step),
-                  counts.get((t.from_step, t.to_step), 0) if with_data else None, t.label, t.probability)
+                  shown.text(f"edge:{t.from_step}>{t.to_step}", counts.get((t.from_step, t.to_step), 0))
+                  if with_data else None, t.label, t.probability)
         for t in process.transitions
     ]  # fmt: skip
     edges += [
-        _TextEdge(frm, to, False, False, c, None, None) for (frm, to), c in sorted(counts.items())
+        _TextEdge(frm, to, False, False, shown.text(f"edge:{frm}>{to}", c), None, None)
+        for (frm, to), c in sorted(counts.items())
         if (frm, to) not in process.declared
     ]  # fmt: skip
     return _TextMap(opt.title, opt.subtitle, tuple(groups), tuple(edges))

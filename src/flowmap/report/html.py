@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,13 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from flowmap import __version__
+from flowmap.analysis.disclosure import protected_counts
 from flowmap.analysis.metrics import audit, drift, map_metrics
 from flowmap.analysis.replay import Replay
 from flowmap.errors import FlowmapError
 from flowmap.files.pdsa import PdsaLog
 from flowmap.model.calendars import days_word
-from flowmap.privacy import pseudonymise, suppress
+from flowmap.privacy import SECONDARY_NOTE, Protected, pseudonymise, suppress
 from flowmap.render.layout import Renderer
 from flowmap.render.maps import render_map
 from flowmap.report.words import method_notes, summary_sentences
@@ -54,21 +56,32 @@ def _cell(v: Any, *, count: bool, threshold: int | None) -> tuple[str, bool]:
     return str(v), False
 
 
-def _table(df: pd.DataFrame, *, counts: Sequence[str] = (), threshold: int | None = None,
-           rates: Sequence[str] = ()) -> Markup:  # fmt: skip
+def _table(df: pd.DataFrame, *, counts: Sequence[str] = (), threshold: int | Protected | None = None,
+           rates: Sequence[str] = (), cells: Any = None, rate_cells: Any = None) -> Markup:  # fmt: skip
+    """An HTML table. ``cells(row number, column)``, when given, names the count a cell shows (for
+    complementary suppression: ``threshold`` is then a :class:`Protected`); a rate column is blank in a row
+    where a count ``rate_cells(row number)`` names (its numerator and denominator) is hidden."""
     head = "".join(f"<th>{escape(str(c))}</th>" for c in df.columns)
     rows = []
-    for rec in df.to_dict("records"):
-        cells = []
+    shown: Protected | None = threshold if isinstance(threshold, Protected) else None
+    for i, rec in enumerate(df.to_dict("records")):
+        out = []
+        row_hidden = shown is not None and rate_cells is not None and shown.hidden(*rate_cells(i))
         for c in df.columns:
             v = rec[c]
-            if c in rates and v is not None and not (isinstance(v, float) and math.isnan(v)):
+            name = cells(i, c) if cells is not None and c in counts else None
+            if c in rates and row_hidden:
+                text, num = "", True
+            elif c in rates and v is not None and not (isinstance(v, float) and math.isnan(v)):
                 text, num = f"{100 * float(v):.0f}%", True
+            elif shown is not None and name is not None and name in shown.values:
+                text, num = shown.text(name), True
             else:
-                text, num = _cell(v, count=c in counts, threshold=threshold)
+                below = threshold if isinstance(threshold, int) else None
+                text, num = _cell(v, count=c in counts, threshold=below)
             cls = ' class="num"' if num else ""
-            cells.append(f"<td{cls}>{escape(text)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
+            out.append(f"<td{cls}>{escape(text)}</td>")
+        rows.append("<tr>" + "".join(out) + "</tr>")
     return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
@@ -108,12 +121,15 @@ def report_html(
     process = result.process
     d = drift(result)
     t = suppress_below
+    shown = protected_counts(result, t) if t else None
+    step_ids = [str(s) for s in d.steps["step"]]
     steps = d.steps.drop(columns=["step"]).rename(columns={"label": "step"})
     audit_rows = pseudonymise(audit(result), key)
     due_days = due_within if due_within is not None else (10.0 if process.clock == "working_days" else 14.0)
     due_rows = pseudonymise(audit(result, due_within=due_days), key)[
         ["case_id", "current_step", "next_due_target", "due_date", "days_left"]
     ]
+    target_ids = [str(x) for x in d.targets["target"]]
     targets = d.targets.drop(columns=["target"]).rename(columns={"label": "target"})
     subtitle = f"As of {result.as_of.date()}" + (f" · {result.window_text()}" if result.window_text() else "")
     if result.first_event is not None and result.last_event is not None:
@@ -124,19 +140,32 @@ def report_html(
         version=__version__,
         title=process.title,
         subtitle=subtitle,
-        summary=summary_sentences(result, d, suppress_below=t),
+        summary=summary_sentences(result, d, shown=shown),
         warnings=_warnings(result),
-        map_svg=_svg(render_map(process, map_metrics(result), metric="drift", renderer=renderer, suppress=t)),
-        drift_table=_table(steps, counts=("visits", "cases", "breaches"), threshold=t, rates=("breach_rate",)),
+        map_svg=_svg(render_map(process, replace(map_metrics(result), shown=shown), metric="drift", renderer=renderer)),
+        drift_table=_table(
+            steps,
+            counts=("visits", "cases", "breaches"),
+            threshold=shown or t,
+            rates=("breach_rate",),
+            cells=lambda i, col: f"{col}:{step_ids[i]}",
+            rate_cells=lambda i: (f"breaches:{step_ids[i]}", f"visits:{step_ids[i]}"),
+        ),
         audit_rows=len(audit_rows),
         audit_table=_table(audit_rows.head(60)),
         due_days=f"{due_days:g} {days_word(process.clock)}",
         due_rows=len(due_rows),
         due_table=_table(due_rows.head(60)),
         targets_table=_table(
-            targets, counts=("met", "missed", "overdue", "running", "void"), threshold=t, rates=("met_rate",)
+            targets,
+            counts=("met", "missed", "overdue", "running", "void"),
+            threshold=shown or t,
+            rates=("met_rate",),
+            cells=lambda i, col: f"t:{target_ids[i]}:{col}",
+            rate_cells=lambda i: (f"t:{target_ids[i]}:met", f"t:{target_ids[i]}:judged"),
         ),
-        charts=_charts(result, pdsa, key),
+        hidden_note=SECONDARY_NOTE.format(n=t) if shown is not None and shown.secondary else "",
+        charts=_charts(result, pdsa, key, t),
         pdsa=list(pdsa.cycles) if pdsa else [],
         study=_study(result, pdsa, suppress_below=t) if pdsa else [],
         simulation=_simulation(result, changes, runs=runs, seed=seed),
@@ -151,7 +180,7 @@ def _warnings(result: Replay) -> list[str]:
     return [f"Only {n} cases: figures and charts say little at this size."] if n < 10 else []
 
 
-def _charts(result: Replay, pdsa: PdsaLog | None, key: str | None) -> list[dict[str, Any]]:
+def _charts(result: Replay, pdsa: PdsaLog | None, key: str | None, below: int | None = None) -> list[dict[str, Any]]:
     """A run chart per span target, with its reading in words."""
     charts = []
     for target in result.process.targets:
@@ -160,7 +189,7 @@ def _charts(result: Replay, pdsa: PdsaLog | None, key: str | None) -> list[dict[
             continue
         chart = run_chart(pseudonymise_series(series, key), pdsa=pdsa)
         charts.append({
-            "monthly": _monthly(result, target.id, pdsa),
+            "monthly": _monthly(result, target.id, pdsa, below),
             "label": target.display_label,
             "detail": f"{target.from_step} to {target.to_step}, {target.bound_text}; one point per case, dated "
                       f"when its clock stopped. Source: {target.source or 'not given'}.",
@@ -170,15 +199,26 @@ def _charts(result: Replay, pdsa: PdsaLog | None, key: str | None) -> list[dict[
     return charts
 
 
-def _monthly(result: Replay, target_id: str, pdsa: PdsaLog | None) -> dict[str, Any] | None:
-    """The met rate month by month as a p-chart, with the aim line and PDSA marks; None under 2 months."""
+def _monthly(result: Replay, target_id: str, pdsa: PdsaLog | None, below: int | None = None) -> dict[str, Any] | None:
+    """The met rate month by month as a p-chart, with the aim line and PDSA marks; None under 2 months.
+
+    With ``below``, a month whose cases judged, met or missed number 1 to below-1 would show a rate built
+    on a small count (its limits give its n away): then the chart is left out and the report says why.
+    """
     from flowmap.errors import ChartError
     from flowmap.spc.periods import p_chart, period_series
 
     try:
-        chart = p_chart(period_series(result, target_id, per="month", measure="met_rate"), pdsa=pdsa)
+        series = period_series(result, target_id, per="month", measure="met_rate")
+        chart = p_chart(series, pdsa=pdsa)
     except ChartError:
         return None
+    if below:
+        small = [0 < k < below for n, m in zip(series.n, series.met, strict=True) for k in (n, m, n - m)]
+        if any(small):
+            return {"svg": "", "reading": f"The met rate month by month is not shown: some months have fewer "
+                                          f"than {below} cases judged, met or missed, and a rate would reveal "
+                                          "them (--suppress-below)."}  # fmt: skip
     return {"svg": _svg(chart_figure(chart, fmt="svg")), "reading": chart.reading()}
 
 
@@ -205,6 +245,8 @@ def _study(result: Replay, pdsa: PdsaLog, *, suppress_below: int | None) -> list
 
 
 def _study_rows(comparison: Any, threshold: int | None) -> pd.DataFrame:
+    from flowmap.spc.compare import pair_counts
+
     """The comparison's span-target rows for reading: rates as percentages, days to one decimal, and no
     figure that would reveal a count hidden by suppression."""
 
@@ -218,8 +260,8 @@ def _study_rows(comparison: Any, threshold: int | None) -> pd.DataFrame:
         if c.kind != "target":
             continue
         rate = c.measure == "met_rate"
-        counts = [c.n_before, c.n_after, *(c.counts or ())]
-        hidden = bool(threshold) and any(0 < k < threshold for k in counts)
+        pair = pair_counts(c, threshold)
+        hidden = bool(pair.primary or pair.secondary)
         interval = "–" if c.ci_low is None or c.ci_high is None else (
             f"{shown(c.ci_low, rate)} to {shown(c.ci_high, rate)}")  # fmt: skip
         rows.append({
@@ -227,7 +269,7 @@ def _study_rows(comparison: Any, threshold: int | None) -> pd.DataFrame:
             "before": "–" if hidden else shown(c.before, rate), "after": "–" if hidden else shown(c.after, rate),
             "difference": "–" if hidden else shown(c.difference, rate), "95% CI": "–" if hidden else interval,
             "p": "–" if c.p_value is None else f"{c.p_value:.2g}",
-            "n before": suppress(c.n_before, threshold), "n after": suppress(c.n_after, threshold),
+            "n before": pair.text("n_before"), "n after": pair.text("n_after"),
         })  # fmt: skip
     return pd.DataFrame(rows)
 

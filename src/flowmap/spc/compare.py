@@ -24,6 +24,7 @@ import pandas as pd
 
 from flowmap.analysis.replay import Replay, window
 from flowmap.errors import FlowmapError
+from flowmap.privacy import Protected
 
 __all__ = ["COMPARE_COLUMNS", "Comparison", "MeasureChange", "compare", "grouped_table", "newcombe", "wilson",
            "write_comparison"]  # fmt: skip
@@ -168,22 +169,22 @@ class Comparison:
     def sentences(self, *, suppress_below: int | None = None) -> list[str]:
         """One plain sentence per span target's met rate; counts below ``suppress_below`` shown as <N.
 
-        When a count is hidden, so are the rates and the difference, which would give it away.
+        When a count is hidden, so are the rates and the difference, which would give it away; and
+        its partner (after for before, and so on) is hidden too, since a reader may know their sum.
         """
-        from flowmap.privacy import suppress
-
         out = []
         for c in self.changes:
             if c.kind != "target" or c.measure != "met_rate":
                 continue
-            nb, na = suppress(c.n_before, suppress_below), suppress(c.n_after, suppress_below)
+            shown = pair_counts(c, suppress_below)
+            nb, na = shown.text("n_before", words=True), shown.text("n_after", words=True)
             if not c.judged or c.counts is None or c.before is None or c.after is None:
                 out.append(f"{c.label}: {nb} before and {na} after; the numbers are too small to "
                            f"judge (fewer than {MIN_N} on a side).")  # fmt: skip
                 continue
             assert c.difference is not None and c.ci_low is not None and c.ci_high is not None
-            mb, ma = suppress(c.counts[0], suppress_below), suppress(c.counts[1], suppress_below)
-            if "<" in mb + ma + nb + na:
+            mb, ma = shown.text("met_before", words=True), shown.text("met_after", words=True)
+            if shown.primary or shown.secondary:
                 out.append(f"{c.label}: met {mb} of {nb} before and {ma} of {na} after; rates not shown, as they "
                            "would reveal a small count.")  # fmt: skip
                 continue
@@ -343,3 +344,17 @@ def write_comparison(comparison: Comparison | list[tuple[str, Comparison]], path
     else:
         raise FlowmapError(f"cannot write a comparison to {p}: use .csv, .json or .xlsx")
     return p
+
+
+def pair_counts(c: MeasureChange, below: int | None) -> Protected:
+    """A change's before and after counts for sharing: small ones as ``<N``, and the other of the pair
+    hidden too, since a reader may know the pair's total (all the cases judged on the target)."""
+    from flowmap.privacy import Relation, protect
+
+    values = {"n_before": int(c.n_before), "n_after": int(c.n_after), "n": int(c.n_before) + int(c.n_after)}
+    relations = [Relation("n", ("n_before", "n_after"))]
+    if c.counts is not None:
+        values |= {"met_before": int(c.counts[0]), "met_after": int(c.counts[1]),
+                   "met": int(c.counts[0]) + int(c.counts[1])}  # fmt: skip
+        relations.append(Relation("met", ("met_before", "met_after")))
+    return protect(values, relations, below, exact={"n", "met"})
