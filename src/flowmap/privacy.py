@@ -9,6 +9,7 @@ appears in an output.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import hashlib
 import hmac
@@ -20,7 +21,8 @@ import pandas as pd
 
 from flowmap.errors import FlowmapError
 
-__all__ = ["SECONDARY_NOTE", "Protected", "Relation", "find_case", "protect", "pseudonym", "pseudonymise", "suppress"]
+__all__ = ["COARSEN", "SECONDARY_NOTE", "Protected", "Relation", "coarse_label", "coarsen_dates", "coarsen_text",
+           "find_case", "protect", "pseudonym", "pseudonymise", "suppress"]  # fmt: skip
 
 PREFIX = "P-"
 LENGTH = 10
@@ -182,8 +184,11 @@ def protect(values: Mapping[str, int], relations: Sequence[Relation], below: int
     hidden count, scipy's HiGHS). ``unpublished`` names quantities that take
     part in a relation but are never shown (cases that started at a step, say);
     ``exact`` names counts a reader knows anyway (by counting the rows of a
-    case list), which are never hidden. Zeros are shown: a zero tells nothing
-    about a small count.
+    case list), which are never hidden. Zeros are shown (a zero tells nothing
+    about a small count), except as a last resort: when small counts pin each
+    other with nothing left to hide (1 and 1 making a total of 2, all below N),
+    the zeros beside them are shown as ``<N`` too, so that no ``<N`` can be
+    taken to be at least 1.
 
     Examples
     --------
@@ -215,7 +220,17 @@ def protect(values: Mapping[str, int], relations: Sequence[Relation], below: int
             for c in sorted({c for r in used for c in (r.total, *r.parts)})
             if c not in primary and c not in secondary and c not in free and c not in known
         ]
-        secondary.add(min(candidates)[4])  # never empty: with everything else hidden the leak is not pinned
+        if candidates:
+            secondary.add(min(candidates)[4])
+            continue
+        # Every other count is hidden, yet the small ones pin each other (two counts of 1 to N-1 that add up
+        # to a total of 2, say). Zeros beside them are shown as <N too (true: they are fewer than N), so a
+        # reader can no longer take a <N count to be at least 1.
+        zeros = [c for r in used for c in (r.total, *r.parts) if int(values[c]) == 0 and c not in free | known
+                 and c not in primary]  # fmt: skip
+        if not zeros:
+            break
+        primary |= set(zeros)
     return Protected(values=dict(values), below=below, primary=frozenset(primary), secondary=frozenset(secondary),
                      public=frozenset(public))  # fmt: skip
 
@@ -257,7 +272,8 @@ def _pinned(cell: str, values: Mapping[str, int], rels: Sequence[Relation], prim
                 a_eq[i, col[c]] += sign
             else:
                 b_eq[i] -= sign * float(values[c])
-    bounds = [(1, below - 1) if n in primary else (0, None) if loose or n in free or int(values[n]) == 0
+    low = 0 if any(int(values[c]) == 0 for c in primary) else 1  # a zero shown as <N: any <N may be 0
+    bounds = [(low, below - 1) if n in primary else (0, None) if loose or n in free or int(values[n]) == 0
               else (below, None) for n in names]  # fmt: skip
     goal = np.zeros(len(names))
     goal[col[cell]] = 1.0
@@ -266,3 +282,65 @@ def _pinned(cell: str, values: Mapping[str, int], rels: Sequence[Relation], prim
     if lo.status != 0 or hi.status != 0:  # unbounded above: cannot be pinned
         return False
     return bool(-hi.fun - lo.fun < 0.5)
+
+
+# --- coarse dates -------------------------------------------------------------------------
+
+COARSEN = ("month", "quarter")
+_ISO_DATE = r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.]+)?\b"
+
+
+def coarse_label(year: int, month: int, how: str) -> str:
+    """A date's month (``2025-03``) or quarter (``2025-Q1``).
+
+    Examples
+    --------
+    >>> coarse_label(2025, 3, "month"), coarse_label(2025, 11, "quarter")
+    ('2025-03', '2025-Q4')
+    """
+    return f"{year}-{month:02d}" if how == "month" else f"{year}-Q{(month - 1) // 3 + 1}"
+
+
+def coarsen_text(text: str, how: str | None) -> str:
+    """Every ISO date in ``text`` as its month or quarter (``how`` None: unchanged).
+
+    Examples
+    --------
+    >>> coarsen_text("overdue by 3 days (due 2025-01-07)", "month")
+    'overdue by 3 days (due 2025-01)'
+    """
+    if not how:
+        return text
+    import re
+
+    return re.sub(_ISO_DATE, lambda m: coarse_label(int(m.group(1)), int(m.group(2)), how), text)
+
+
+def _coarse_value(v: object, how: str) -> object:
+    if isinstance(v, str):
+        return coarsen_text(v, how)
+    if isinstance(v, (pd.Timestamp, dt.date)) and not pd.isna(v):
+        return coarse_label(v.year, v.month, how)
+    return v
+
+
+def coarsen_dates(table: pd.DataFrame, how: str | None) -> pd.DataFrame:
+    """A copy of a case-level table with every date shown as its month or quarter only.
+
+    Date columns become text (``2025-03``, ``2025-Q1``); dates written inside text
+    columns (a clock's reading, "due 2025-01-07") are coarsened the same way.
+    """
+    if not how:
+        return table
+    if how not in COARSEN:
+        raise FlowmapError(f"--coarsen-dates must be month or quarter (got {how!r})")
+    out = table.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            d = pd.to_datetime(s)
+            labels = [None if pd.isna(x) else coarse_label(x.year, x.month, how) for x in d]
+            out[col] = pd.Series(labels, index=s.index, dtype=object)
+        elif s.dtype == object or pd.api.types.is_string_dtype(s):
+            out[col] = s.map(lambda v: _coarse_value(v, how)).astype(object)
+    return out

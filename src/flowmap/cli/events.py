@@ -13,6 +13,7 @@ from flowmap.cli.common import UserError, in_path, out_path, user_errors
 from flowmap.cli.main import cli
 from flowmap.cli.options import (
     as_of_option,
+    coarsen_option,
     event_options,
     json_option,
     output_option,
@@ -88,6 +89,7 @@ def check(
 @click.option("--case", "case_id", metavar="ID",
               help="One case's view: each visit with its dates and days, and each span target's clock "
                    "(met, missed, overdue by N, running with N left, due date). -o writes its clocks.")  # fmt: skip
+@coarsen_option
 @problems_option
 @event_options
 @replay_options
@@ -98,6 +100,7 @@ def replay_cmd(
     output: Path | None,
     visits_path: Path | None,
     case_id: str | None,
+    coarsen: str | None,
     problems_path: Path | None,
     pseudonymise: str | None,
     as_json: bool,
@@ -110,12 +113,14 @@ def replay_cmd(
     """
     result = replay_events(process_path, events, opts)
     if case_id is not None:
-        _one_case(result, case_id, output, visits_path, pseudonymise, as_json)
+        _one_case(result, case_id, output, visits_path, pseudonymise, as_json, coarsen)
         write_problems(result.ledger, problems_path, pseudonymise)
         return
-    tables = {"cases": result.cases_table()}
+    from flowmap.privacy import coarsen_dates
+
+    tables = {"cases": coarsen_dates(result.cases_table(), coarsen)}
     if visits_path or as_json:
-        tables["visits"] = result.visits_table()
+        tables["visits"] = coarsen_dates(result.visits_table(), coarsen)
     safe = emit(result, tables, as_json=as_json, key=pseudonymise, kind="replay", shown="cases")
     write_result_table(safe["cases"], output, result, "cases")
     if visits_path:
@@ -124,21 +129,22 @@ def replay_cmd(
 
 
 def _one_case(result: Any, case_id: str, output: Path | None, visits_path: Path | None, key: str | None,
-              as_json: bool) -> None:  # fmt: skip
+              as_json: bool, coarsen: str | None = None) -> None:  # fmt: skip
     """``replay --case``: one case's visits and clocks."""
     from flowmap.analysis.metrics import case_journey
+    from flowmap.privacy import coarsen_dates
 
     journey = case_journey(result, case_id, key=key)
-    visits = journey.visits.copy()
+    visits = coarsen_dates(journey.visits, coarsen)
     visits.insert(0, "case_id", journey.case_id)
-    clocks = journey.clocks.copy()
+    clocks = coarsen_dates(journey.clocks, coarsen)
     clocks.insert(0, "case_id", journey.case_id)
     # the journey already carries the pseudonym, so nothing is pseudonymised twice
     safe = emit(result, {"visits": visits, "clocks": clocks}, as_json=as_json, key=None, kind="case",
                 shown="visits")  # fmt: skip
     if not as_json:
         click.echo(f"case {journey.case_id} is {journey.status}; its span targets, statutory first:")
-        print_table(journey.clocks.drop(columns=["label"]), title=None)
+        print_table(clocks.drop(columns=["label", "case_id"]), title=None)
     write_result_table(safe["clocks"], output, result, "clocks")
     if visits_path:
         write_result_table(safe["visits"], visits_path, result, "visits")
@@ -153,6 +159,7 @@ def _one_case(result: Any, case_id: str, output: Path | None, visits_path: Path 
 @click.option("--due-within", "due_within", type=float, metavar="DAYS",
               help="Only cases with a target falling due within DAYS (in the target's clock), or overdue; "
                    "soonest first.")  # fmt: skip
+@coarsen_option
 @problems_option
 @event_options
 @replay_options
@@ -163,6 +170,7 @@ def audit(
     output: Path | None,
     case_id: str | None,
     due_within: float | None,
+    coarsen: str | None,
     problems_path: Path | None,
     pseudonymise: str | None,
     as_json: bool,
@@ -183,6 +191,9 @@ def audit(
     if real is not None and table.empty and not as_json:
         shown = shown_id(real, pseudonymise)
         click.echo(f"case {shown} is {result.status(real)}: it is not open, so it has no row in the audit", err=True)
+    from flowmap.privacy import coarsen_dates
+
+    table = coarsen_dates(table, coarsen)
     safe = emit(result, {"audit": table}, as_json=as_json, key=pseudonymise, kind="audit", shown="audit")
     write_result_table(safe["audit"], output, result, "audit")
     write_problems(result.ledger, problems_path, pseudonymise)
@@ -301,6 +312,7 @@ def discover(events: Path, output: Path, process_id: str | None, **opts: Any) ->
 @click.option("--portrait", "orientation", flag_value="portrait",
               help="Portrait paper (default: whichever orientation fits the map best).")  # fmt: skip
 @suppress_option
+@coarsen_option
 @window_options
 @pseudonymise_option
 @event_options
@@ -318,6 +330,7 @@ def map_cmd(
     page: str | None,
     orientation: Literal["landscape", "portrait"] | None,
     suppress_below: int | None,
+    coarsen: str | None,
     pseudonymise: str | None,
     **opts: Any,
 ) -> None:
@@ -356,7 +369,7 @@ def map_cmd(
     with Progress() as progress:
         progress.advance(f"laying out and drawing {len(result.process.steps)} steps")
         write_map(output, result.process, metrics, journey, metric=metric or "drift", direction=direction,
-                  lanes=lanes, title=title, renderer=renderer, **sheet)  # fmt: skip
+                  lanes=lanes, title=title, renderer=renderer, coarsen=coarsen, **sheet)  # fmt: skip
     click.echo(f"wrote {output} (as of {result.as_of.date()})")
 
 

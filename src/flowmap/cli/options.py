@@ -182,3 +182,8 @@ suppress_option = click.option(
     help="For sharing: show counts below N as <N, and hide enough others (*) that none can be worked out by "
          "adding or subtracting; no rate built on a hidden count (e.g. 5, or 10 for small populations).",
 )  # fmt: skip
+
+coarsen_option = click.option(
+    "--coarsen-dates", "coarsen", type=click.Choice(["month", "quarter"]),
+    help="For sharing: show each case's dates as a month (2025-03) or quarter (2025-Q1) only.",
+)  # fmt: skip

@@ -10,7 +10,14 @@ import click
 
 from flowmap.cli.common import UserError, in_path, out_path, user_errors
 from flowmap.cli.main import cli
-from flowmap.cli.options import event_options, problems_option, pseudonymise_option, suppress_option, window_options
+from flowmap.cli.options import (
+    coarsen_option,
+    event_options,
+    problems_option,
+    pseudonymise_option,
+    suppress_option,
+    window_options,
+)
 from flowmap.cli.terminal import check_suppress, print_table, replay_by, replay_events, write_problems
 from flowmap.errors import FlowmapError
 
@@ -124,6 +131,7 @@ def chart(
 @click.option("--runs", type=int, default=300, show_default=True, help="Simulation runs, with --change.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Simulation seed, with --change.")
 @suppress_option
+@coarsen_option
 @click.option("--due-within", "due_within", type=click.FloatRange(min=0), metavar="DAYS",
               help="The 'Due in the next DAYS' table (default: 10 on a working-day clock, else 14).")  # fmt: skip
 @window_options
@@ -146,6 +154,7 @@ def report(
     renderer: Literal["auto", "system", "wasm"],
     problems_path: Path | None,
     due_within: float | None,
+    coarsen: str | None,
     **opts: Any,
 ) -> None:
     """Write one self-contained HTML report a manager can open offline and print on A4.
@@ -163,7 +172,7 @@ def report(
     log = load_pdsa(pdsa_path) if pdsa_path else None
     changes = [load_change(c, result.process) for c in change_paths]
     write_report(output, result, pdsa=log, changes=changes, suppress_below=suppress_below, key=pseudonymise,
-                 runs=runs, seed=seed, renderer=renderer, due_within=due_within)  # fmt: skip
+                 runs=runs, seed=seed, renderer=renderer, due_within=due_within, coarsen=coarsen)  # fmt: skip
     click.echo(f"wrote {output}: open it in any browser; it needs no network and prints on A4")
     write_problems(result.ledger, problems_path, pseudonymise)
 

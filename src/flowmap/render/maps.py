@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -903,6 +903,7 @@ def render_map(
     notes: StepNotes | None = None,
     page: Page | None = None,
     orientation: Orientation = "auto",
+    coarsen: str | None = None,
 ) -> bytes:
     """Render a process map.
 
@@ -929,6 +930,9 @@ def render_map(
         ``a4`` or ``a3``: the whole map scaled onto that paper inside 10 mm
         margins (``orientation`` ``landscape``, ``portrait`` or ``auto``: the
         one that fits best); None: the map's own size.
+    coarsen
+        ``month`` or ``quarter``: every date the map writes (a case's visits and
+        clocks, the data's first and last events) as its month or quarter only.
 
     Returns
     -------
@@ -951,8 +955,14 @@ def render_map(
         raise RenderError(f"cannot write a map as '{fmt}'; use one of {', '.join(MAP_FORMATS)}")
 
     def draw(d: Direction) -> Scene:
-        return map_scene(process, layout(process, direction=d, lanes=lanes, renderer=renderer), metrics, case,
-                         metric=metric, title=title, suppress=suppress, notes=notes)  # fmt: skip
+        scene = map_scene(process, layout(process, direction=d, lanes=lanes, renderer=renderer), metrics, case,
+                          metric=metric, title=title, suppress=suppress, notes=notes)  # fmt: skip
+        if coarsen:
+            from flowmap.privacy import coarsen_text
+
+            scene.items[:] = [replace(t, text=coarsen_text(t.text, coarsen)) if isinstance(t, Text) else t
+                              for t in scene.items]  # fmt: skip
+        return scene
 
     scene = draw(direction)
     if page is not None:
@@ -1010,6 +1020,7 @@ def write_map(
     notes: StepNotes | None = None,
     page: Page | None = None,
     orientation: Orientation = "auto",
+    coarsen: str | None = None,
 ) -> Path:
     """Render a map to ``path``, the format chosen by its extension; written whole or not at all.
 
@@ -1030,6 +1041,6 @@ def write_map(
         )
     data = render_map(process, metrics, case, fmt=ext, metric=metric, direction=direction, lanes=lanes, title=title,
                       renderer=renderer, suppress=suppress, notes=notes, page=page,
-                      orientation=orientation)  # fmt: skip
+                      orientation=orientation, coarsen=coarsen)  # fmt: skip
     write_bytes(p, data)
     return p

@@ -25,12 +25,12 @@ from flowmap.analysis.replay import Replay
 from flowmap.errors import FlowmapError
 from flowmap.files.pdsa import PdsaLog
 from flowmap.model.calendars import days_word
-from flowmap.privacy import SECONDARY_NOTE, Protected, pseudonymise, suppress
+from flowmap.privacy import SECONDARY_NOTE, Protected, coarsen_dates, coarsen_text, pseudonymise, suppress
 from flowmap.render.layout import Renderer
 from flowmap.render.maps import render_map
 from flowmap.report.words import method_notes, summary_sentences
 from flowmap.simulation.change import Change
-from flowmap.spc.charts import chart_figure, pseudonymise_series, run_chart, target_series
+from flowmap.spc.charts import chart_figure, coarsen_series, pseudonymise_series, run_chart, target_series
 
 __all__ = ["report_html", "write_report"]
 
@@ -96,6 +96,7 @@ def report_html(
     seed: int = 1,
     renderer: Renderer = "auto",
     due_within: float | None = None,
+    coarsen: str | None = None,
 ) -> str:
     """The report as HTML text.
 
@@ -115,6 +116,10 @@ def report_html(
     due_within
         The "Due in the next N days" table's N, in each target's clock
         (default: 10 on a working-day process clock, else 14).
+    coarsen
+        ``month`` or ``quarter``: case-level dates (the open-case tables, each
+        case's point on a run chart, the data's first and last events) shown
+        as a month or quarter only.
     """
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -124,16 +129,16 @@ def report_html(
     shown = protected_counts(result, t) if t else None
     step_ids = [str(s) for s in d.steps["step"]]
     steps = d.steps.drop(columns=["step"]).rename(columns={"label": "step"})
-    audit_rows = pseudonymise(audit(result), key)
+    audit_rows = coarsen_dates(pseudonymise(audit(result), key), coarsen)
     due_days = due_within if due_within is not None else (10.0 if process.clock == "working_days" else 14.0)
-    due_rows = pseudonymise(audit(result, due_within=due_days), key)[
+    due_rows = coarsen_dates(pseudonymise(audit(result, due_within=due_days), key), coarsen)[
         ["case_id", "current_step", "next_due_target", "due_date", "days_left"]
     ]
     target_ids = [str(x) for x in d.targets["target"]]
     targets = d.targets.drop(columns=["target"]).rename(columns={"label": "target"})
     subtitle = f"As of {result.as_of.date()}" + (f" · {result.window_text()}" if result.window_text() else "")
     if result.first_event is not None and result.last_event is not None:
-        subtitle += f" · events {result.first_event.date()} to {result.last_event.date()}"
+        subtitle += coarsen_text(f" · events {result.first_event.date()} to {result.last_event.date()}", coarsen)
     env = Environment(loader=PackageLoader("flowmap.report", "templates"), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)  # fmt: skip
     return env.get_template("report.html.j2").render(
@@ -142,7 +147,11 @@ def report_html(
         subtitle=subtitle,
         summary=summary_sentences(result, d, shown=shown),
         warnings=_warnings(result),
-        map_svg=_svg(render_map(process, replace(map_metrics(result), shown=shown), metric="drift", renderer=renderer)),
+        map_svg=_svg(
+            render_map(
+                process, replace(map_metrics(result), shown=shown), metric="drift", renderer=renderer, coarsen=coarsen
+            )
+        ),
         drift_table=_table(
             steps,
             counts=("visits", "cases", "breaches"),
@@ -165,7 +174,7 @@ def report_html(
             rate_cells=lambda i: (f"t:{target_ids[i]}:met", f"t:{target_ids[i]}:judged"),
         ),
         hidden_note=SECONDARY_NOTE.format(n=t) if shown is not None and shown.secondary else "",
-        charts=_charts(result, pdsa, key, t),
+        charts=_charts(result, pdsa, key, t, coarsen),
         pdsa=list(pdsa.cycles) if pdsa else [],
         study=_study(result, pdsa, suppress_below=t) if pdsa else [],
         simulation=_simulation(result, changes, runs=runs, seed=seed),
@@ -180,14 +189,15 @@ def _warnings(result: Replay) -> list[str]:
     return [f"Only {n} cases: figures and charts say little at this size."] if n < 10 else []
 
 
-def _charts(result: Replay, pdsa: PdsaLog | None, key: str | None, below: int | None = None) -> list[dict[str, Any]]:
+def _charts(result: Replay, pdsa: PdsaLog | None, key: str | None, below: int | None = None,
+            coarsen: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
     """A run chart per span target, with its reading in words."""
     charts = []
     for target in result.process.targets:
         series = target_series(result, target.id)
         if not series.values:
             continue
-        chart = run_chart(pseudonymise_series(series, key), pdsa=pdsa)
+        chart = run_chart(coarsen_series(pseudonymise_series(series, key), coarsen), pdsa=pdsa)
         charts.append({
             "monthly": _monthly(result, target.id, pdsa, below),
             "label": target.display_label,

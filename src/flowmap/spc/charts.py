@@ -367,6 +367,20 @@ def pseudonymise_series(series: Series, key: str | None) -> Series:
     )
 
 
+def coarsen_series(series: Series, how: str | None) -> Series:
+    """A per-case series with each point dated by the first day of its month or quarter only
+    (``how`` None: as it is); the order of the points is kept."""
+    if not how:
+        return series
+
+    def first_day(d: dt.date) -> dt.date:
+        month = d.month if how == "month" else 3 * ((d.month - 1) // 3) + 1
+        return dt.date(d.year, month, 1)
+
+    return replace(series, dates=tuple(first_day(d) for d in series.dates),
+                   open_dates=tuple(first_day(d) for d in series.open_dates))  # fmt: skip
+
+
 CHART_FORMATS = (".svg", ".png", ".pdf")
 
 
