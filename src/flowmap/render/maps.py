@@ -197,7 +197,7 @@ def _options(process: Process, metrics: MapMetrics | None, case: CaseJourney | N
         sub.append(f"as of {metrics.as_of.date()}")
         if metrics.window:
             sub.append(metrics.window)
-        sub.append(f"{metrics.cases} cases")
+        sub.append(f"{_counts(metrics, None).text('cases', metrics.cases)} cases")
     sub.append(f"days are {clock_name(process.clock)}")
     if case is not None:
         sub.insert(0, f"case {case.case_id} ({case.status})")
@@ -681,6 +681,10 @@ def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourne
             lines.append(("text", text if len(text) < 160 else text[:157] + "…"))
     if metrics is not None and metric == "drift":
         lines.append(("text", f"RAG rule: {RAG_RULE}."))
+    if counts.shown is not None and counts.shown.below:
+        n = counts.shown.below
+        lines.append(("text", f"For sharing: counts below {n} show as <{n}, and * marks a count hidden so that "
+                              "none of them can be worked out from the others."))  # fmt: skip
     return lines
 
 
