@@ -32,17 +32,23 @@ from flowmap.model.clock import allowed_days, clock_days
 from flowmap.model.process import Process, normalise_name
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     import numpy.typing as npt
+
+    from flowmap.model.process import SpanTarget
 
 __all__ = [
     "CASE_COLUMNS",
     "SPAN_STATUSES",
     "VISIT_COLUMNS",
     "Replay",
+    "SpanArrays",
     "VisitCodes",
     "by_step",
     "combine",
     "event_order",
+    "judge_spans",
     "parse_as_of",
     "replay",
     "window",
@@ -683,22 +689,42 @@ def _paths(
     return np.asarray(codes, dtype=np.intp), [str(t) for t in texts]
 
 
-def _spans(
-    process: Process,
-    visits: pd.DataFrame,
+@dataclass(frozen=True)
+class SpanArrays:
+    """One span target's clocks, one entry per case whose clock started (see :func:`judge_spans`)."""
+
+    case: npt.NDArray[np.int64]
+    started: npt.NDArray[np.datetime64]
+    stopped: npt.NDArray[np.datetime64]
+    days: npt.NDArray[np.float64]
+    status: npt.NDArray[np.int8]  # codes into SPAN_STATUSES: met, missed, overdue, running, void
+
+
+def judge_spans(
+    targets: Sequence[SpanTarget],
+    step_index: Mapping[str, int],
+    calendar: str,
+    v_case: npt.NDArray[np.int64],
+    v_step: npt.NDArray[np.int64],
+    v_seq: npt.NDArray[np.int64],
+    entered: npt.NDArray[np.datetime64],
     complete_case: npt.NDArray[np.bool_],
-    case_dtype: pd.CategoricalDtype,
-    as_of: pd.Timestamp,
-) -> pd.DataFrame:
-    parts = []
-    v_case = visits["case_code"].to_numpy()
-    v_step = visits["step_pos"].to_numpy()
-    v_seq = visits["seq"].to_numpy()
-    entered = visits["entered"].to_numpy()
-    as_of64 = np.datetime64(as_of, "ns")
-    for t in process.targets:
-        f = process.step_index[t.from_step]
-        to = process.step_index[t.to_step]
+    as_of64: np.datetime64,
+) -> list[tuple[SpanTarget, SpanArrays]]:
+    """Every span target's clock per case, from visits in case then time order (docs/semantics.md).
+
+    The one implementation of the rule: replay uses it on the data, and the
+    simulator on its simulated visits, so both judge a clock the same way. A
+    clock starts at the first entry to ``from`` and stops at the first entry to
+    ``to`` after it, measured in the target's clock; an unstopped clock is
+    overdue when past its limit at ``as_of64``, running if not, and void when
+    the case completed without stopping it.
+    """
+    out = []
+    n_cases = len(complete_case)
+    for t in targets:
+        f = step_index.get(t.from_step, -1)
+        to = step_index.get(t.to_step, -1)
         from_rows = np.flatnonzero(v_step == f)
         if len(from_rows) == 0:
             continue
@@ -710,7 +736,6 @@ def _spans(
         start_at = entered[firsts]
         # First entry to `to` after the start: the first `to` visit with a later sequence number.
         to_rows = np.flatnonzero(v_step == to)
-        n_cases = len(case_dtype.categories)
         start_seq_by_case = np.full(n_cases, np.iinfo(np.int64).max)
         start_seq_by_case[start_case] = start_seq
         after = to_rows[v_seq[to_rows] > start_seq_by_case[v_case[to_rows]]]
@@ -721,11 +746,10 @@ def _spans(
         stop_at = stop_at_by_case[start_case]
         stopped = ~np.isnat(stop_at)
         end = np.where(stopped, stop_at, as_of64)
-        days = clock_days(start_at, end, clock=t.clock, calendar=process.calendar)
+        days = clock_days(start_at, end, clock=t.clock, calendar=calendar)
         days = np.maximum(days, 0.0)
-        # Codes into SPAN_STATUSES: met, missed, overdue, running, void.
         if t.within is not None:
-            limit = allowed_days(start_at, t.within, t.within_months, clock=t.clock, calendar=process.calendar)
+            limit = allowed_days(start_at, t.within, t.within_months, clock=t.clock, calendar=calendar)
             met = days <= limit
             late = days > limit
         else:
@@ -735,16 +759,35 @@ def _spans(
         done = complete_case[start_case]
         status = np.where(stopped, np.where(met, 0, 1), np.where(done, 4, np.where(late, 2, 3))).astype(np.int8)
         days[~stopped & done] = np.nan
+        out.append((t, SpanArrays(start_case, start_at, stop_at, days, status)))
+    return out
+
+
+def _spans(
+    process: Process,
+    visits: pd.DataFrame,
+    complete_case: npt.NDArray[np.bool_],
+    case_dtype: pd.CategoricalDtype,
+    as_of: pd.Timestamp,
+) -> pd.DataFrame:
+    parts = []
+    n_cases = len(case_dtype.categories)
+    done = np.zeros(n_cases, dtype=bool)
+    done[: len(complete_case)] = complete_case[:n_cases]
+    judged = judge_spans(process.targets, process.step_index, process.calendar, visits["case_code"].to_numpy(),
+                         visits["step_pos"].to_numpy(), visits["seq"].to_numpy(), visits["entered"].to_numpy(),
+                         done, np.datetime64(as_of, "ns"))  # fmt: skip
+    for t, sa in judged:
         parts.append(
             pd.DataFrame(
                 {
-                    "case_id": pd.Categorical.from_codes(start_case, dtype=case_dtype, validate=False),
+                    "case_id": pd.Categorical.from_codes(sa.case, dtype=case_dtype, validate=False),
                     "target": t.id,
-                    "started": start_at,
-                    "stopped": stop_at,
-                    "days": days,
-                    "status": pd.Categorical.from_codes(status, dtype=_STATUS_DTYPE, validate=False),
-                    "case_code": start_case,
+                    "started": sa.started,
+                    "stopped": sa.stopped,
+                    "days": sa.days,
+                    "status": pd.Categorical.from_codes(sa.status, dtype=_STATUS_DTYPE, validate=False),
+                    "case_code": sa.case,
                 },
                 copy=False,
             )
