@@ -106,7 +106,7 @@ def test_one_server_queue_matches_mm1() -> None:
     from dataclasses import replace
 
     m = replace(m, durations={"served": Duration("exponential", mean=1 / mu)}, arrivals_per_day=lam,
-                capacity={"Desk": 1})  # fmt: skip
+                capacity={"Desk": 1}, whole_days=False)  # continuous time, as queueing theory has it  # fmt: skip
     res = simulate(m, runs=40, seed=4, cases=2000)
     # time in system W = 1 / (mu - lam) = 2 days; its distribution is exponential, so the median is 2 ln 2.
     median = res.scenarios[0].targets["through"].median_days.value

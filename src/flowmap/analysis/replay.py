@@ -709,7 +709,7 @@ def judge_spans(
     v_seq: npt.NDArray[np.int64],
     entered: npt.NDArray[np.datetime64],
     complete_case: npt.NDArray[np.bool_],
-    as_of64: np.datetime64,
+    as_of64: np.datetime64 | npt.NDArray[np.datetime64],
 ) -> list[tuple[SpanTarget, SpanArrays]]:
     """Every span target's clock per case, from visits in case then time order (docs/semantics.md).
 
@@ -718,7 +718,8 @@ def judge_spans(
     clock starts at the first entry to ``from`` and stops at the first entry to
     ``to`` after it, measured in the target's clock; an unstopped clock is
     overdue when past its limit at ``as_of64``, running if not, and void when
-    the case completed without stopping it.
+    the case completed without stopping it. ``as_of64`` may be one date, or
+    one per case (the simulator's runs each have their own).
     """
     out = []
     n_cases = len(complete_case)
@@ -745,7 +746,8 @@ def judge_spans(
         stop_at_by_case[v_case[stop_rows]] = entered[stop_rows]
         stop_at = stop_at_by_case[start_case]
         stopped = ~np.isnat(stop_at)
-        end = np.where(stopped, stop_at, as_of64)
+        as_of_at = np.asarray(as_of64)
+        end = np.where(stopped, stop_at, as_of_at if as_of_at.ndim == 0 else as_of_at[start_case])
         days = clock_days(start_at, end, clock=t.clock, calendar=calendar)
         days = np.maximum(days, 0.0)
         if t.within is not None:

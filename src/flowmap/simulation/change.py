@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from flowmap.errors import ChangeError, Problem, SpecError, did_you_mean
 from flowmap.files.yamldoc import LocatedDoc, read_text, source_name, validate_document
 from flowmap.model.process import Process
-from flowmap.simulation.model import CLOCK_RATIO, Duration, Model
+from flowmap.simulation.model import Duration, Model
 
 __all__ = ["Change", "ChangeDoc", "apply_change", "change_schema", "load_change", "parse_change"]
 
@@ -124,8 +124,7 @@ class SetArrivals(_Doc):
         return None
 
     def apply(self, m: Model) -> Model:
-        unit = CLOCK_RATIO if m.process.clock == "working_days" else 1.0
-        return replace(m, arrivals_per_day=self.per_week / 7 * unit)
+        return replace(m, arrivals_per_day=self.per_week / 7)
 
 
 class AddStep(_Doc):

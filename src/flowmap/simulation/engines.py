@@ -1,4 +1,4 @@
-"""The two engines that run a model, and the one place span-target clocks are read from their runs.
+"""The two engines that run a model, in dates.
 
 Without capacity, :func:`walk` moves every case of every run at once (one
 numpy pass per move, and per step within it; never a Python loop per case).
@@ -6,11 +6,12 @@ With capacity (``set_capacity``), :func:`discrete_events` runs each case as a
 simpy process in which durations are work time and waiting for a free server
 emerges.
 
-Both engines record a **trace**: each step entry as (case, step, time since
-arrival). :func:`span_clocks` then reads every span target's clock from the
-trace by the rule replay uses (docs/semantics.md, "Span targets"): it starts
-at the case's first entry to ``from`` and stops at its first entry to ``to``
-after that. There is no second copy of the rule in either engine.
+Cases arrive on calendar dates (:func:`arrival_days`); each visit's duration
+is drawn in the process clock and turned into the date it ends with the
+process calendar (:func:`advance`: working days skip weekends and bank
+holidays). Both engines record a **trace**: each step entry as (case, step,
+date). The statistics then judge every span target from the trace with the
+same code replay uses (:func:`flowmap.analysis.replay.judge_spans`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy.typing as npt
 
 from flowmap.simulation.model import Model
 
-__all__ = ["MAX_MOVES", "Trace", "Walk", "discrete_events", "span_clocks", "walk"]
+__all__ = ["MAX_MOVES", "Trace", "Walk", "advance", "arrival_days", "busdays", "discrete_events", "walk"]
 
 MAX_MOVES = 1_000
 """A simulated case that makes this many moves is stopped and counted (a loop that could run forever)."""
@@ -36,49 +37,76 @@ class Trace:
 
     case: npt.NDArray[np.int64]
     step: npt.NDArray[np.int64]  # position in model.steps
-    time: npt.NDArray[np.float64]  # clock days since the case arrived
+    time: npt.NDArray[np.float64]  # calendar days since the model's origin (its first arrival date)
 
 
 @dataclass(frozen=True)
 class Walk:
-    """What a run gives the statistics: per case and span target, when its clock started and stopped."""
+    """A batch of simulated cases: when each arrived, every step entry they made, and how many were cut short."""
 
-    start: npt.NDArray[np.float64]  # (cases, targets): clock days from arrival to the target's start
-    stop: npt.NDArray[np.float64]
-    end: npt.NDArray[np.float64]  # days from arrival to an end step (NaN if never)
+    arrive: npt.NDArray[np.float64]  # per case: calendar days since the origin
     capped: int
     trace: Trace
+    per_run: int  # cases per run: case i belongs to run i // per_run
 
 
-def span_clocks(model: Model, trace: Trace, n: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Per case and span target: the time of the first entry to ``from``, and of the first entry to ``to`` after it.
+def busdays(m: Model) -> np.busdaycalendar:
+    """The process calendar's working days (weekends and bank holidays off) over the years a run can reach."""
+    from flowmap.model.clock import holidays_between
 
-    Vectorised over the whole trace, one pass per span target.
+    first = np.datetime64(m.origin, "D") - np.timedelta64(366, "D")
+    hol = holidays_between(m.process.calendar, first, first + np.timedelta64(366 * 60, "D"))
+    return np.busdaycalendar(holidays=hol.astype("M8[D]"))
+
+
+def advance(m: Model, t: npt.NDArray[np.float64], days: npt.NDArray[np.float64],
+            cal: np.busdaycalendar | None) -> npt.NDArray[np.float64]:  # fmt: skip
+    """The date a visit ends: ``days`` in the process clock after entry ``t`` (calendar days since the origin).
+
+    Calendar days add as they are (whole days when the model keeps whole days);
+    working days count whole working days on the process calendar from the
+    entry date (an entry on a weekend or holiday counts from the next working
+    day), as :func:`flowmap.model.clock.add_days` does.
     """
-    index = {s: i for i, s in enumerate(model.steps)}
-    start = np.full((n, len(model.targets)), np.nan)
-    stop = np.full((n, len(model.targets)), np.nan)
-    if len(trace.case) == 0:
-        return start, stop
-    # Entries in case order, then in the order each case made them (a stable sort keeps that order).
-    order = np.argsort(trace.case, kind="stable")
-    case, step, time = trace.case[order], trace.step[order], trace.time[order]
-    seq = np.arange(len(case))
-    for j, tg in enumerate(model.targets):
-        f, t = index.get(tg.from_step, -1), index.get(tg.to_step, -1)
-        rows = np.flatnonzero(step == f)
-        if len(rows) == 0:
-            continue
-        firsts = rows[np.r_[True, case[rows][1:] != case[rows][:-1]]]
-        start[case[firsts], j] = time[firsts]
-        first_seq = np.full(n, np.iinfo(np.int64).max)
-        first_seq[case[firsts]] = seq[firsts]
-        to_rows = np.flatnonzero(step == t)
-        after = to_rows[seq[to_rows] > first_seq[case[to_rows]]]
-        if len(after):
-            stops = after[np.r_[True, case[after][1:] != case[after][:-1]]]
-            stop[case[stops], j] = time[stops]
-    return start, stop
+    if m.process.clock != "working_days":
+        return t + (np.round(days) if m.whole_days else days)
+    assert cal is not None
+    origin = np.datetime64(m.origin, "D")
+    entry = origin + np.floor(t).astype(np.int64).astype("m8[D]")
+    rolled = np.busday_offset(entry, 0, roll="forward", busdaycal=cal)
+    out = np.busday_offset(rolled, np.round(days).astype(np.int64), roll="forward", busdaycal=cal)
+    return np.asarray((out - origin).astype(np.int64), dtype=np.float64)
+
+
+def arrival_days(m: Model, n: int, per_run: int, rng: np.random.Generator) -> npt.NDArray[np.float64]:
+    """Arrival dates (calendar days since the origin) for ``n`` cases, ``per_run`` to a run.
+
+    A run's arrivals spread over ``per_run / rate`` calendar days, each day
+    weighted by its weekday's share of arrivals when the model has one (a
+    Poisson process given its count: the arrival days are independent draws).
+    """
+    span = max(per_run / m.arrivals_per_day, 1.0)
+    if m.weekday_share is None:
+        t = rng.random(n) * span
+        return _from_origin(np.floor(t) if m.whole_days else t, per_run, 1)
+    days = np.arange(math.ceil(span))
+    weekday = (np.datetime64(m.origin, "D") + days.astype("m8[D]")).view(np.int64)
+    w = np.asarray(m.weekday_share)[(weekday + 3) % 7]  # 1970-01-01 was a Thursday; shares run Monday first
+    if w.sum() <= 0:
+        w = np.ones(len(days))
+    cdf = np.cumsum(w / w.sum())
+    picked = np.searchsorted(cdf, rng.random(n), side="right").clip(0, len(days) - 1).astype(np.float64)
+    return _from_origin(picked if m.whole_days else picked + rng.random(n), per_run, 7)
+
+
+def _from_origin(t: npt.NDArray[np.float64], per_run: int, step: int) -> npt.NDArray[np.float64]:
+    """Each run's arrivals moved back so that it starts at the origin date (the model's first arrival): by
+    whole days, or by whole weeks (``step`` 7) to keep each arrival's weekday when a pattern is in use."""
+    if len(t) == 0 or len(t) % per_run:
+        return t
+    rows = t.reshape(-1, per_run)
+    first = step * np.floor(rows.min(axis=1, keepdims=True) / step)
+    return np.asarray((rows - first).ravel(), dtype=np.float64)
 
 
 def _tables(m: Model) -> tuple[list[str], dict[str, int], list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]]:
@@ -95,16 +123,18 @@ def _tables(m: Model) -> tuple[list[str], dict[str, int], list[tuple[npt.NDArray
     return ids, index, cum
 
 
-def walk(m: Model, n: int, rng: np.random.Generator) -> Walk:
-    """Every case's path, vectorised over cases: one pass per move, and per step within it."""
+def walk(m: Model, n: int, rng: np.random.Generator, *, per_run: int | None = None) -> Walk:
+    """Every case's path and dates, vectorised over cases: one pass per move, and per step within it."""
+    per_run = per_run or n
     ids, index, cum = _tables(m)
+    cal = busdays(m) if m.process.clock == "working_days" else None
+    arrive = arrival_days(m, n, per_run, rng)
     starts = list(m.starts.items())
     sp = np.array([p for _, p in starts], dtype=float)
     cur = np.array([index[s] for s, _ in starts], dtype=np.int64)[
         np.searchsorted(np.cumsum(sp / sp.sum()), rng.random(n), side="right").clip(0, len(sp) - 1)
     ]
-    t = np.zeros(n)
-    end = np.full(n, np.nan)
+    t = arrive.copy()
     is_end = np.array([s in m.ends for s in ids])
     durations = [m.durations.get(s) for s in ids]
     active = np.ones(n, dtype=bool)
@@ -114,15 +144,14 @@ def walk(m: Model, n: int, rng: np.random.Generator) -> Walk:
         act = np.flatnonzero(active)
         where = cur[act]
         entries.append((act, where, t[act].copy()))
-        finished = act[is_end[where]]
-        end[finished] = t[finished]
-        active[finished] = False
+        active[act[is_end[where]]] = False
         for s in np.unique(where):
             if is_end[s]:
                 continue
             rows = act[where == s]
             d = durations[s]
-            t[rows] += d.sample(rng, len(rows)) if d is not None else 0.0
+            if d is not None:
+                t[rows] = advance(m, t[rows], d.sample(rng, len(rows)), cal)
             tos, c = cum[s]
             if len(tos) == 0:
                 active[rows] = False  # a dead end: the case stops here, open
@@ -134,8 +163,7 @@ def walk(m: Model, n: int, rng: np.random.Generator) -> Walk:
         step=np.concatenate([s for _, s, _ in entries]) if entries else np.array([], dtype=np.int64),
         time=np.concatenate([x for _, _, x in entries]) if entries else np.array([], dtype=float),
     )
-    start, stop = span_clocks(m, trace, n)
-    return Walk(start=start, stop=stop, end=end, capped=int(active.sum()), trace=trace)
+    return Walk(arrive=arrive, capped=int(active.sum()), trace=trace, per_run=per_run)
 
 
 def discrete_events(m: Model, n: int, rng: np.random.Generator) -> Walk:
@@ -152,7 +180,6 @@ def discrete_events(m: Model, n: int, rng: np.random.Generator) -> Walk:
     ids, index, cum = _tables(m)
     env = simpy.Environment()
     servers = {lane: simpy.Resource(env, capacity=c) for lane, c in m.capacity.items()}
-    end = np.full(n, np.nan)
     starts = list(m.starts.items())
     sp = np.cumsum([p for _, p in starts])
     sp_list = (sp / sp[-1]).tolist()
@@ -189,7 +216,6 @@ def discrete_events(m: Model, n: int, rng: np.random.Generator) -> Walk:
             t_time.append(env.now - arrived)
             sid = ids[s]
             if sid in m.ends:
-                end[i] = env.now - arrived
                 return
             work = draw(sid)
             lane = m.lanes.get(sid)
@@ -205,14 +231,29 @@ def discrete_events(m: Model, n: int, rng: np.random.Generator) -> Walk:
             s = tos_l[pick(c_l, uniform())]
         capped[0] += 1
 
+    # Simulated time runs in the process clock (work is done on working days); arrivals come on dates.
+    arrive = np.sort(arrival_days(m, n, n, rng))
+    cal = busdays(m) if m.process.clock == "working_days" else None
+    origin = np.datetime64(m.origin, "D")
+    if cal is not None:
+        arrival_dates = origin + np.floor(arrive).astype(np.int64).astype("m8[D]")
+        clock_arrive = np.busday_count(origin, arrival_dates, busdaycal=cal).astype(float)
+    else:
+        clock_arrive = arrive
+
     def arrivals() -> Any:
         for i in range(n):
+            yield env.timeout(max(float(clock_arrive[i]) - env.now, 0.0))
             env.process(case(i, env.now))
-            yield env.timeout(-math.log(1.0 - uniform()) / m.arrivals_per_day)
 
     env.process(arrivals())
     env.run()
-    trace = Trace(case=np.asarray(t_case, dtype=np.int64), step=np.asarray(t_step, dtype=np.int64),
-                  time=np.asarray(t_time, dtype=float))  # fmt: skip
-    start, stop = span_clocks(m, trace, n)
-    return Walk(start=start, stop=stop, end=end, capped=capped[0], trace=trace)
+    cases = np.asarray(t_case, dtype=np.int64)
+    clock_t = np.asarray(t_time, dtype=float) + clock_arrive[cases]
+    if cal is not None:  # working-day clock time to dates: whole working days on the calendar
+        when = np.busday_offset(origin, np.floor(clock_t).astype(np.int64), roll="forward", busdaycal=cal)
+        cal_t = np.maximum((when - origin).astype(np.int64).astype(float), arrive[cases])
+    else:
+        cal_t = np.round(clock_t) if m.whole_days else clock_t
+    trace = Trace(case=cases, step=np.asarray(t_step, dtype=np.int64), time=cal_t)
+    return Walk(arrive=arrive, capped=capped[0], trace=trace, per_run=n)

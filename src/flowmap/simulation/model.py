@@ -10,8 +10,9 @@ parameter came from (:class:`Parameter`, ``simulate --explain``).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -22,12 +23,13 @@ from flowmap.analysis.metrics import edge_table
 from flowmap.analysis.replay import Replay
 from flowmap.model.process import Process, SpanTarget
 
-__all__ = ["CLOCK_RATIO", "DEFAULT_SIGMA", "MIN_DATA", "Duration", "Model", "Parameter", "fit", "model_from_process"]
+__all__ = ["DEFAULT_ORIGIN", "DEFAULT_SIGMA", "MIN_DATA", "Duration", "Model", "Parameter", "fit", "model_from_process"]
 
 MIN_DATA = 10
 """Below this many observations a step's durations, or its moves, fall back to the process file."""
 DEFAULT_SIGMA = 0.6
-CLOCK_RATIO = 7 / 5  # calendar days per working day, for targets on the other clock
+DEFAULT_ORIGIN = dt.date(2025, 1, 6)  # a Monday: where simulated dates start without data
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 @dataclass(frozen=True)
@@ -98,13 +100,17 @@ class Model:
     durations: dict[str, Duration]
     moves: dict[str, dict[str, float]]
     starts: dict[str, float]
-    arrivals_per_day: float  # in the process clock
+    arrivals_per_day: float  # per calendar day
     targets: tuple[SpanTarget, ...]
     step_targets: dict[str, float | None]
     capacity: dict[str, int] = field(default_factory=dict)
     parameters: tuple[Parameter, ...] = ()
     cases: int = 100
     events: dict[str, str] = field(default_factory=dict)  # step -> event name written by synth
+    weekday_share: tuple[float, ...] | None = None  # share of arrivals on each weekday, Monday first
+    origin: dt.date = DEFAULT_ORIGIN  # the first arrival date
+    tail_days: float | None = None  # calendar days from the last arrival to the as-of date (None: run to the end)
+    whole_days: bool = True  # visits last whole days (dates without times, as trackers keep them)
 
     def parameters_table(self) -> pd.DataFrame:
         """Every parameter, its value and where it came from (``simulate --explain``)."""
@@ -120,6 +126,11 @@ def _lognormal_from(values: npt.NDArray[np.float64]) -> Duration:
 def model_from_process(process: Process, *, cases: int = 100) -> Model:
     """A model from the process file alone: ``typical`` times, ``probability`` moves, even splits."""
     return _build(process, visits=None, moves_seen=None, firsts=None, arrivals=None, cases=cases)
+
+
+def _whole(values: npt.NDArray[np.float64]) -> bool:
+    ok = values[~np.isnan(values)]
+    return bool(np.all(np.abs(ok - np.round(ok)) < 1e-9))
 
 
 def fit(result: Replay) -> Model:
@@ -145,8 +156,15 @@ def fit(result: Replay) -> Model:
     }
     cases = result.window_cases
     starts = np.sort(cases["started"].to_numpy())
-    return _build(result.process, visits=visits, moves_seen=moves_seen, firsts=firsts, arrivals=starts,
-                  cases=max(len(cases), 1))  # fmt: skip
+    model = _build(result.process, visits=visits, moves_seen=moves_seen, firsts=firsts, arrivals=starts,
+                   cases=max(len(cases), 1))  # fmt: skip
+    if len(starts) == 0:
+        return model
+    first, last = pd.Timestamp(starts[0]), pd.Timestamp(starts[-1])
+    # Calendar-day data with times keeps its fractions; dates alone give whole days.
+    whole = _whole(v["days"].to_numpy(dtype=float)) and bool((v["entered"].dt.normalize() == v["entered"]).all())
+    return replace(model, origin=first.date(), tail_days=float((result.as_of.normalize() - last.normalize()).days),
+                   whole_days=whole)  # fmt: skip
 
 
 def _build(
@@ -162,7 +180,7 @@ def _build(
     durations = _durations(process, visits, params)
     moves = _moves(process, moves_seen, params)
     starts = _starts(process, firsts, params)
-    per_day = _arrivals(process, arrivals, params)
+    per_day, weekdays = _arrivals(arrivals, params)
     return Model(
         process=process,
         steps=process.step_ids,
@@ -172,6 +190,7 @@ def _build(
         moves=moves,
         starts=starts,
         arrivals_per_day=per_day,
+        weekday_share=weekdays,
         targets=process.targets,
         step_targets={s.id: s.target for s in process.steps},
         parameters=tuple(params),
@@ -249,13 +268,29 @@ def _starts(process: Process, firsts: dict[str, int] | None, params: list[Parame
     return starts
 
 
-def _arrivals(process: Process, arrivals: npt.NDArray[np.datetime64] | None, params: list[Parameter]) -> float:
-    """Arrivals per process-clock day, from the case start dates (else one a week)."""
-    unit = CLOCK_RATIO if process.clock == "working_days" else 1.0  # arrivals per clock day
-    if arrivals is not None and len(arrivals) >= 2 and arrivals[-1] > arrivals[0]:
-        span = (arrivals[-1] - arrivals[0]) / np.timedelta64(1, "D")
-        per_day = (len(arrivals) - 1) / float(span) * unit
-        params.append(Parameter("arrivals", None, None, per_day * 7 / unit, "data", len(arrivals)))
-        return float(per_day)
-    params.append(Parameter("arrivals", None, None, 1.0, "default", 0))
-    return 1 / 7 * unit
+def _arrivals(arrivals: npt.NDArray[np.datetime64] | None,
+              params: list[Parameter]) -> tuple[float, tuple[float, ...] | None]:  # fmt: skip
+    """Arrivals per calendar day from the case start dates (else one a week), and their weekday pattern.
+
+    The pattern is used when the data shows one: at least 14 starts, and a
+    chi-square test against an even spread over the seven days rejects it at
+    the 5% level (scipy). Otherwise arrivals are even across the week.
+    """
+    if arrivals is None or len(arrivals) < 2 or not arrivals[-1] > arrivals[0]:
+        params.append(Parameter("arrivals", None, None, 1.0, "default", 0))
+        return 1 / 7, None
+    span = (arrivals[-1] - arrivals[0]) / np.timedelta64(1, "D")
+    per_day = (len(arrivals) - 1) / float(span)
+    params.append(Parameter("arrivals", None, None, per_day * 7, "data", len(arrivals)))
+    if len(arrivals) < 14:
+        return float(per_day), None
+    from scipy.stats import chisquare
+
+    weekday = (arrivals.astype("M8[D]").view(np.int64) + 3) % 7  # Monday = 0
+    counts = np.bincount(weekday, minlength=7)
+    if chisquare(counts).pvalue >= 0.05:
+        return float(per_day), None
+    share = counts / counts.sum()
+    params.extend(Parameter(f"arrivals on {WEEKDAYS[i]}", None, None, float(share[i]), "data", int(counts[i]))
+                  for i in range(7))  # fmt: skip
+    return float(per_day), tuple(float(x) for x in share)

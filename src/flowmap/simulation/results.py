@@ -20,10 +20,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from flowmap.analysis.replay import SpanArrays, judge_spans
 from flowmap.errors import FlowmapError
-from flowmap.model.process import Process
-from flowmap.simulation.engines import MAX_MOVES, Walk
-from flowmap.simulation.model import CLOCK_RATIO, Model, Parameter
+from flowmap.model.process import Process, SpanTarget
+from flowmap.simulation.engines import MAX_MOVES, Trace, Walk
+from flowmap.simulation.model import Model, Parameter
 
 __all__ = ["STATISTICS", "Estimate", "Measures", "Scenario", "SimulationResult", "Statistic"]
 
@@ -106,26 +107,84 @@ class Scenario:
         return out
 
 
+def judged_runs(m: Model, w: Walk) -> tuple[list[tuple[SpanTarget, SpanArrays]], Trace, npt.NDArray[np.datetime64]]:
+    """Every simulated case's span clocks, judged by replay's own rule, as of each run's horizon.
+
+    A run's horizon is its last arrival plus the model's ``tail_days`` (the
+    days from the last real start to the as-of date), so simulated cases are
+    censored as the real ones were; without ``tail_days`` (a model from the
+    process file alone) it is the run's last event. Entries after the horizon
+    are dropped, and the rest are put in replay's order: by date, then by the
+    step's place in the file. Returns the judged clocks, the kept trace in that
+    order, and each run's as-of date.
+    """
+    n = w.per_run
+    tr = w.trace
+    runs = max(len(w.arrive) // n, 1)
+    run_of = tr.case // n
+    if m.tail_days is not None:
+        last = np.full(runs, -np.inf)
+        np.maximum.at(last, np.arange(len(w.arrive)) // n, np.floor(w.arrive))
+        horizon = last + m.tail_days
+    else:
+        horizon = np.full(runs, -np.inf)
+        np.maximum.at(horizon, run_of, np.floor(tr.time))
+    keep = np.floor(tr.time) <= horizon[run_of]
+    case, step, time = tr.case[keep], tr.step[keep], tr.time[keep]
+    order = np.lexsort((step, time, case))
+    case, step, time = case[order], step[order], time[order]
+    origin = np.datetime64(m.origin, "ns")
+    entered = origin + np.round(time * 86_400e9).astype(np.int64).astype("m8[ns]")
+    n_cases = len(w.arrive)
+    last_row = np.r_[case[1:] != case[:-1], True] if len(case) else np.array([], dtype=bool)
+    is_end = np.array([s in m.ends for s in m.steps], dtype=bool)
+    complete = np.zeros(n_cases, dtype=bool)
+    complete[case[last_row]] = is_end[step[last_row]]
+    as_of = origin + (np.floor(horizon) * 86_400e9).astype(np.int64).astype("m8[ns]")
+    index = {s: i for i, s in enumerate(m.steps)}
+    judged = judge_spans(m.targets, index, m.process.calendar, case, step, np.arange(len(case)), entered, complete,
+                         as_of[np.arange(n_cases) // n])  # fmt: skip
+    return judged, Trace(case=case, step=step, time=time), as_of
+
+
 def run_stats(m: Model, w: Walk, runs: int, n: int) -> RunStats:
-    """Per-run statistics: met rate, median and p90 per target; median and p90 end to end."""
+    """Per-run statistics as replay would report them: met rate (met over met, missed and overdue), median and
+    p90 days of the stopped clocks per target; median and p90 days end to end, in the process clock."""
+    from flowmap.model.clock import clock_days
+
     out: RunStats = {}
-    ratio = {"working_days": {"calendar_days": CLOCK_RATIO}, "calendar_days": {"working_days": 1 / CLOCK_RATIO}}
-    for j, tg in enumerate(m.targets):
-        days = (w.stop[:, j] - w.start[:, j]).reshape(runs, n)
-        days = days * ratio.get(m.process.clock, {}).get(tg.clock, 1.0)
-        stopped = ~np.isnan(days)
-        if tg.within is not None:
-            met = stopped & (days <= tg.within + 1e-9)
-        else:
-            met = stopped & (days >= (tg.at_least or 0) - 1e-9)
-        started = ~np.isnan(w.start[:, j]).reshape(runs, n)
-        # a clock that started but never stopped in a case that ran to the move cap is a miss
-        judged = stopped | (started & np.isnan(w.end.reshape(runs, n)) & ~stopped)
+    judged, tr, _ = judged_runs(m, w)
+    found = {t.id: sa for t, sa in judged}
+    for tg in m.targets:
+        sa = found.get(tg.id)
+        if sa is None:
+            out[(tg.id, "met_rate")] = np.full(runs, np.nan)
+            out[(tg.id, "median_days")] = out[(tg.id, "p90_days")] = np.full(runs, np.nan)
+            continue
+        run = sa.case // n
+        met = np.bincount(run, weights=(sa.status == 0).astype(float), minlength=runs)
+        judged_n = np.bincount(run, weights=(sa.status <= 2).astype(float), minlength=runs)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[(tg.id, "met_rate")] = met.sum(axis=1) / judged.sum(axis=1)
+            out[(tg.id, "met_rate")] = met / judged_n
+        stopped = sa.status <= 1
+        days = np.full((runs, n), np.nan)
+        days[run[stopped], sa.case[stopped] % n] = sa.days[stopped]
         out[(tg.id, "median_days")] = _nanquantile_rows(days, 0.5)
         out[(tg.id, "p90_days")] = _nanquantile_rows(days, 0.9)
-    e2e = w.end.reshape(runs, n)
+    # End to end: arrival to the first entry to an end step, in the process clock.
+    is_end = np.array([s in m.ends for s in m.steps], dtype=bool)
+    rows = np.flatnonzero(is_end[tr.step])
+    firsts = rows[np.r_[True, tr.case[rows][1:] != tr.case[rows][:-1]]] if len(rows) else rows
+    e2e = np.full((runs, n), np.nan)
+    if len(firsts):
+        origin = np.datetime64(m.origin, "ns")
+        c = tr.case[firsts]
+
+        def at(days: npt.NDArray[np.float64]) -> npt.NDArray[np.datetime64]:
+            return origin + np.round(days * 86_400e9).astype(np.int64).astype("m8[ns]")
+
+        e2e[c // n, c % n] = clock_days(at(w.arrive[c]), at(tr.time[firsts]), clock=m.process.clock,
+                                        calendar=m.process.calendar)  # fmt: skip
     out[(END_TO_END, "median_days")] = _nanquantile_rows(e2e, 0.5)
     out[(END_TO_END, "p90_days")] = _nanquantile_rows(e2e, 0.9)
     return out

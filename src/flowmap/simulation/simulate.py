@@ -87,16 +87,15 @@ def simulate(
 def _runs(m: Model, runs: int, n: int, rng: np.random.Generator) -> Walk:
     """``runs`` runs of ``n`` cases: one vectorised walk, or one discrete-event run each with capacity."""
     if not m.capacity:
-        return walk(m, runs * n, rng)
+        return walk(m, runs * n, rng, per_run=n)
     walks = [discrete_events(m, n, rng) for _ in range(runs)]
     trace = Trace(
         case=np.concatenate([x.trace.case + i * n for i, x in enumerate(walks)]),
         step=np.concatenate([x.trace.step for x in walks]),
         time=np.concatenate([x.trace.time for x in walks]),
     )
-    return Walk(start=np.concatenate([x.start for x in walks]), stop=np.concatenate([x.stop for x in walks]),
-                end=np.concatenate([x.end for x in walks]), capped=sum(x.capped for x in walks),
-                trace=trace)  # fmt: skip
+    return Walk(arrive=np.concatenate([x.arrive for x in walks]), capped=sum(x.capped for x in walks), trace=trace,
+                per_run=n)  # fmt: skip
 
 
 def _any_capacity(model: Model, changes: Sequence[Change]) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -9,46 +11,48 @@ from flowmap.errors import FlowmapError
 from flowmap.simulation.engines import walk
 from flowmap.simulation.model import Model
 
-__all__ = ["synthesize"]
+__all__ = ["log_as_of", "synthesize"]
 
 
-def synthesize(model: Model, *, cases: int, seed: int = 1, start: str | pd.Timestamp = "2025-01-06") -> pd.DataFrame:
+def synthesize(model: Model, *, cases: int, seed: int = 1, start: str | pd.Timestamp | None = None) -> pd.DataFrame:
     """A simulated event log in the canonical shape: ``case_id, event, timestamp``.
 
-    Cases arrive at the model's rate from ``start``; the log ends at the last
-    arrival, so the cases still going then are open, as in a real extract.
+    Cases arrive on dates from ``start`` (default: the model's origin), at the
+    model's rate and weekday pattern; the log ends at the last arrival plus the
+    model's ``tail_days`` (0 for a model from the process file), so the cases
+    still going then are open, as in a real extract. The dates are exactly the
+    ones the simulator measures: replaying this log with the as-of date
+    :func:`log_as_of` gives the figures ``simulate`` reports for one run of
+    ``cases`` cases with the same seed.
     """
-    from flowmap.model.clock import add_days
+    from flowmap.simulation.results import judged_runs
 
     if cases < 1:
         raise FlowmapError(f"--cases must be at least 1 (got {cases})")
+    if start is not None:
+        model = replace(model, origin=pd.Timestamp(start).date())
+    if model.tail_days is None:
+        model = replace(model, tail_days=0.0)
     rng = np.random.default_rng(seed)
     w = walk(model, cases, rng)
-    gaps = rng.exponential(1 / model.arrivals_per_day, cases)
-    gaps[0] = 0.0
-    arrive = np.cumsum(gaps)  # clock days after start
-    idx, step = w.trace.case, w.trace.step
-    when = w.trace.time + arrive[idx]
-    horizon = arrive[-1]
-    keep = when <= horizon + 1e-9
-    idx, step, when = idx[keep], step[keep], when[keep]
-    clock = model.process.clock
-    origin = np.datetime64(pd.Timestamp(start).normalize(), "ns")
-    if clock == "working_days":
-        whole = np.floor(when)
-        ts = add_days(np.full(len(when), origin), whole, clock="working_days", calendar=model.process.calendar)
-        ts = ts + ((when - whole) * 86400e9).astype("m8[ns]")
-    else:
-        ts = add_days(np.full(len(when), origin), when, clock="calendar_days")
-    ts = ts.astype("M8[ns]").astype("M8[D]").astype("M8[ns]")  # whole days, as trackers record them
+    _, tr, _ = judged_runs(model, w)
     names = np.array([model.events.get(s, s) for s in model.steps], dtype=object)
     width = len(str(cases))
-    order = np.lexsort((when, idx))
+    origin = np.datetime64(model.origin, "ns")
     frame = pd.DataFrame(
         {
-            "case_id": np.char.add("S-", np.char.zfill(idx[order].astype(str), width)),
-            "event": names[step[order]],
-            "timestamp": ts[order],
+            "case_id": np.char.add("S-", np.char.zfill(tr.case.astype(str), width)),
+            "event": names[tr.step],
+            "timestamp": origin + np.round(tr.time * 86_400e9).astype(np.int64).astype("m8[ns]"),
         }
     )
     return frame.reset_index(drop=True)
+
+
+def log_as_of(model: Model, *, cases: int, seed: int = 1) -> pd.Timestamp:
+    """The as-of date of :func:`synthesize`'s log: its last arrival plus the model's tail."""
+    rng = np.random.default_rng(seed)
+    if model.tail_days is None:
+        model = replace(model, tail_days=0.0)
+    w = walk(model, cases, rng)
+    return pd.Timestamp(model.origin) + pd.Timedelta(days=float(np.floor(w.arrive).max() + model.tail_days))
