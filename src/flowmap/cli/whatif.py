@@ -15,12 +15,18 @@ from flowmap.errors import FlowmapError
 
 
 def _model(process_path: Path, events: Path | None, opts: dict[str, Any]) -> Any:
+    return _fitted(process_path, events, opts)[0]
+
+
+def _fitted(process_path: Path, events: Path | None, opts: dict[str, Any]) -> tuple[Any, Any]:
+    """The model, and the replay it was fitted on (None for a model from the process file alone)."""
     from flowmap.files.process import load_process
     from flowmap.simulation.simulate import fit, model_from_process
 
     if events is None:
-        return model_from_process(load_process(process_path))
-    return fit(replay_events(process_path, events, opts))
+        return model_from_process(load_process(process_path)), None
+    result = replay_events(process_path, events, opts)
+    return fit(result), result
 
 
 @cli.command("simulate")
@@ -57,17 +63,31 @@ def simulate_cmd(
     rate, median and p90 days with 95% intervals over runs, and the
     difference from the baseline.
     """
+    from dataclasses import replace
+
     from flowmap.simulation.change import load_change
+    from flowmap.simulation.check import baseline_check, check_sentences, check_table
     from flowmap.simulation.simulate import simulate
 
-    model = _model(process_path, events, opts)
+    model, observed = _fitted(process_path, events, opts)
     changes = [load_change(c, model.process) for c in change_paths]
     console = make_console()
     if explain:
         print_table(model.parameters_table(), title="Model parameters: value and where it came from")
     result = simulate(model, changes, runs=runs, seed=seed, cases=cases)
+    rows = baseline_check(observed, result) if observed is not None else []
+    result = replace(result, baseline_check=tuple(r.as_dict() for r in rows))
     console.print(f"{model.process.title}: {result.runs} runs of {result.cases} cases, seed {result.seed}; "
                   f"95% intervals over runs", markup=False)  # fmt: skip
+    if rows:
+        import pandas as pd
+
+        print_table(pd.DataFrame(check_table(rows)), title="Baseline check: does the model reproduce the data?")
+    for line in check_sentences(rows, model, observed):
+        console.print(line, markup=False)
+    if cases is not None and observed is not None and cases != model.cases:
+        console.print(f"(the check simulates {cases} cases a run against {model.cases} in the data: its intervals "
+                      "are for that many)", markup=False)  # fmt: skip
     print_table(result.summary(), max_rows=200)
     for line in [*result.sentences(model.process), *result.notes()]:
         console.print(line, markup=False)

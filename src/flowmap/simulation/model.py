@@ -36,8 +36,9 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 class Duration:
     """Days spent in a step, in the process clock."""
 
-    kind: Literal["empirical", "lognormal", "exponential"]
-    values: tuple[float, ...] = ()
+    kind: Literal["empirical", "lognormal", "exponential", "km"]
+    values: tuple[float, ...] = ()  # empirical: the durations; km: the event times
+    cdf: tuple[float, ...] = ()  # km: 1 - S(t) at each event time (Kaplan-Meier)
     median: float = 1.0
     sigma: float = DEFAULT_SIGMA
     mean: float = 1.0
@@ -47,6 +48,8 @@ class Duration:
     def sample(self, rng: np.random.Generator, n: int) -> npt.NDArray[np.float64]:
         if self.kind == "empirical":
             out = np.asarray(self.values)[rng.integers(0, len(self.values), n)]
+        elif self.kind == "km":
+            out = self._km(rng.random(n), rng.random(n))
         elif self.kind == "lognormal":
             out = self.median * np.exp(self.sigma * rng.standard_normal(n))
         else:
@@ -56,9 +59,30 @@ class Duration:
             out = np.minimum(out, self.at_most)
         return np.asarray(out, dtype=np.float64)
 
+    def _km(self, u: npt.NDArray[np.float64], w: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Inverse-CDF draws from the product-limit estimate; beyond its last step, from the log-normal tail
+        (``median``, ``sigma``) conditioned on exceeding the longest time observed (``mean`` holds it)."""
+        from scipy.special import ndtr, ndtri
+
+        cdf = np.asarray(self.cdf)
+        times = np.asarray(self.values)
+        top = float(cdf[-1]) if len(cdf) else 0.0
+        j = np.searchsorted(cdf, u, side="left").clip(0, max(len(times) - 1, 0))
+        out = times[j] if len(times) else np.zeros(len(u))
+        tail = u > top + 1e-12
+        if tail.any():
+            mu, longest = math.log(max(self.median, 1e-6)), max(self.mean, 1e-6)
+            p0 = float(ndtr((math.log(longest) - mu) / self.sigma))
+            v = np.clip(p0 + (1 - p0) * w[tail], 1e-12, 1 - 1e-12)
+            out = out.astype(float)
+            out[tail] = np.maximum(np.exp(mu + self.sigma * ndtri(v)), longest)
+        return np.asarray(out, dtype=np.float64)
+
     def typical(self) -> float:
         """The median of the distribution (after scale and cap)."""
-        if self.kind == "empirical":
+        if self.kind == "km":
+            m = float(np.median(self._km(np.linspace(0.0005, 0.9995, 1000), np.full(1000, 0.5))))
+        elif self.kind == "empirical":
             m = float(np.median(self.values))
         elif self.kind == "lognormal":
             m = self.median
@@ -145,8 +169,12 @@ def fit(result: Replay) -> Model:
     dates. The cohort size is the observed number of cases.
     """
     v = result.visits
-    done = ~v["left"].isna().to_numpy() & ~np.isnan(v["days"].to_numpy())
-    visits = {s: v["days"].to_numpy()[done & (v["step"].astype(str).to_numpy() == s)] for s in result.process.step_ids}
+    days = v["days"].to_numpy(dtype=float)
+    step = v["step"].astype(str).to_numpy()
+    done = ~v["left"].isna().to_numpy() & ~np.isnan(days)
+    still = v["left"].isna().to_numpy() & ~np.isnan(days)  # open visits: right-censored at the as-of date
+    visits = {s: days[done & (step == s)] for s in result.process.step_ids}
+    waiting = {s: days[still & (step == s)] for s in result.process.step_ids}
     edges = edge_table(result)
     moves_seen: dict[str, dict[str, int]] = {}
     for frm, to, c in zip(edges["from"], edges["to"], edges["count"], strict=True):
@@ -157,7 +185,7 @@ def fit(result: Replay) -> Model:
     cases = result.window_cases
     starts = np.sort(cases["started"].to_numpy())
     model = _build(result.process, visits=visits, moves_seen=moves_seen, firsts=firsts, arrivals=starts,
-                   cases=max(len(cases), 1))  # fmt: skip
+                   cases=max(len(cases), 1), censored=waiting)  # fmt: skip
     if len(starts) == 0:
         return model
     first, last = pd.Timestamp(starts[0]), pd.Timestamp(starts[-1])
@@ -175,9 +203,10 @@ def _build(
     firsts: dict[str, int] | None,
     arrivals: npt.NDArray[np.datetime64] | None,
     cases: int,
+    censored: dict[str, npt.NDArray[np.float64]] | None = None,
 ) -> Model:
     params: list[Parameter] = []
-    durations = _durations(process, visits, params)
+    durations = _durations(process, visits, params, censored)
     moves = _moves(process, moves_seen, params)
     starts = _starts(process, firsts, params)
     per_day, weekdays = _arrivals(arrivals, params)
@@ -199,18 +228,56 @@ def _build(
     )
 
 
+Curve = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
+
+
+def kaplan_meier(done: npt.NDArray[np.float64], waiting: npt.NDArray[np.float64]) -> Curve:
+    """The product-limit estimate (Kaplan and Meier, 1958) of how long a visit lasts.
+
+    ``done`` are completed visits; ``waiting`` are open ones, right-censored at
+    the as-of date. Returns the distinct completion times and 1 - S(t) at each:
+    S(t) is the product over completion times u <= t of (1 - d(u) / n(u)), with
+    d(u) visits completed at u and n(u) visits lasting at least u (open ones
+    included, so the slow cases still waiting count).
+
+    Examples
+    --------
+    >>> t, f = kaplan_meier(np.array([1.0, 2.0, 2.0]), np.array([3.0]))
+    >>> t.tolist(), [round(float(x), 3) for x in f]
+    ([1.0, 2.0], [0.25, 0.75])
+    """
+    times = np.concatenate([done, waiting])
+    event = np.concatenate([np.ones(len(done), dtype=bool), np.zeros(len(waiting), dtype=bool)])
+    u, inverse = np.unique(times, return_inverse=True)
+    d = np.bincount(inverse, weights=event.astype(float), minlength=len(u))
+    c = np.bincount(inverse, minlength=len(u)).astype(float)
+    at_risk = len(times) - np.concatenate([[0.0], np.cumsum(c)[:-1]])
+    keep = d > 0
+    surv = np.cumprod(1.0 - d[keep] / at_risk[keep])
+    return u[keep], 1.0 - surv
+
+
 def _durations(
-    process: Process, visits: dict[str, npt.NDArray[np.float64]] | None, params: list[Parameter]
+    process: Process,
+    visits: dict[str, npt.NDArray[np.float64]] | None,
+    params: list[Parameter],
+    censored: dict[str, npt.NDArray[np.float64]] | None = None,
 ) -> dict[str, Duration]:
-    """Each step's time: its data as it is, smoothed data, its ``typical``, or a default of 1 day."""
+    """Each step's time: Kaplan-Meier over its completed and open visits, smoothed data, its ``typical``, or a
+    default of 1 day."""
     durations: dict[str, Duration] = {}
     for s in process.steps:
         if s.end:
             continue
         data = visits.get(s.id, np.array([])) if visits is not None else np.array([])
+        open_now = (censored or {}).get(s.id, np.array([]))
         if len(data) >= MIN_DATA:
-            d = Duration("empirical", values=tuple(float(x) for x in data))
-            source = "data"
+            times, cdf = kaplan_meier(data, open_now)
+            smooth = _lognormal_from(data)
+            longest = float(max(data.max(), open_now.max() if len(open_now) else 0.0))
+            d = Duration("km", values=tuple(float(x) for x in times), cdf=tuple(float(x) for x in cdf),
+                         median=smooth.median, sigma=smooth.sigma, mean=longest)  # fmt: skip
+            source = "data" if not len(open_now) else f"data, {len(open_now)} still open"
         elif len(data) > 0:
             d = _lognormal_from(data)
             source = "smoothed data"

@@ -223,9 +223,18 @@ def _pct(x: float | None) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.0f}%"
 
 
+def _rate_words(e: Estimate) -> str:
+    """A simulated met rate in a sentence: with its interval, or alone when it has no spread."""
+    if e.low is not None and e.high is not None and abs(e.high - e.low) < 1e-9:
+        return f"{_pct(e.value)} (fixed by the model: every run gives it)"
+    return f"{_pct(e.value)} ({_pct(e.low)}–{_pct(e.high)})"
+
+
 def _days(e: Estimate) -> str:
     if e.value is None or e.low is None or e.high is None:
         return "–"
+    if abs(e.high - e.low) < 1e-9:
+        return f"{e.value:.1f} (fixed)"
     return f"{e.value:.1f} ({e.low:.1f}–{e.high:.1f})"
 
 
@@ -239,6 +248,7 @@ class SimulationResult:
     scenarios: tuple[Scenario, ...]
     parameters: tuple[Parameter, ...]
     capped: dict[str, int]
+    baseline_check: tuple[dict[str, Any], ...] = ()  # simulation/check.py, when the model was fitted on data
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON of ``simulate -o FILE.json`` (docs/semantics.md, "Simulation")."""
@@ -250,6 +260,7 @@ class SimulationResult:
             "scenarios": [sc.as_dict() for sc in self.scenarios],
             "parameters": [p.as_dict() for p in self.parameters],
             "capped": self.capped,
+            "baseline_check": list(self.baseline_check),
         }
 
     def table(self) -> pd.DataFrame:
@@ -279,6 +290,7 @@ class SimulationResult:
                 row = {"scenario": sc.name, "measure": measure}
                 r = ms.met_rate
                 row["met rate"] = "" if r is None else ("–" if r.value is None else
+                                                       f"{_pct(r.value)} (fixed)" if r.low == r.high else
                                                        f"{_pct(r.value)} ({_pct(r.low)}–{_pct(r.high)})")  # fmt: skip
                 row["median days"] = _days(ms.median_days)
                 row["p90 days"] = _days(ms.p90_days)
@@ -329,8 +341,7 @@ class SimulationResult:
                 if ms.met_rate is None or ms.met_rate.value is None:
                     continue
                 d = sc.vs_baseline[tid]["met_rate"]
-                before = f"{_pct(b.met_rate.value)} ({_pct(b.met_rate.low)}–{_pct(b.met_rate.high)})"
-                after = f"{_pct(ms.met_rate.value)} ({_pct(ms.met_rate.low)}–{_pct(ms.met_rate.high)})"
+                before, after = _rate_words(b.met_rate), _rate_words(ms.met_rate)
                 diff = d.value or 0.0
                 if abs(diff) < 0.005:
                     text = f"stays at {before}"
