@@ -68,7 +68,9 @@ class SetProbability(_Doc):
         left = max(1.0 - self.probability, 0.0)
         out = {k: (v / rest * left if rest > 0 else left / max(len(others), 1)) for k, v in others.items()}
         out[self.to] = self.probability
-        return replace(m, moves={**m.moves, self.from_: out})
+        # A chance set by a change holds on every visit: the step's visit-by-visit tables give way to it.
+        by_visit = {k: v for k, v in m.moves_by_visit.items() if k != self.from_}
+        return replace(m, moves={**m.moves, self.from_: out}, moves_by_visit=by_visit)
 
 
 class SetDuration(_Doc):

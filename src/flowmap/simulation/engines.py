@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from flowmap.simulation.model import Model
+from flowmap.simulation.model import VISIT_CLASSES, Model
 
 __all__ = ["MAX_MOVES", "Trace", "Walk", "advance", "arrival_days", "busdays", "discrete_events", "walk"]
 
@@ -109,18 +109,27 @@ def _from_origin(t: npt.NDArray[np.float64], per_run: int, step: int) -> npt.NDA
     return np.asarray((rows - first).ravel(), dtype=np.float64)
 
 
-def _tables(m: Model) -> tuple[list[str], dict[str, int], list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]]:
+Cum = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
+
+
+def _cum(outs: dict[str, float], index: dict[str, int]) -> Cum:
+    tos = np.array([index[k] for k in outs if k in index], dtype=np.int64)
+    ps = np.array([p for k, p in outs.items() if k in index], dtype=float)
+    c = np.cumsum(ps / ps.sum()) if len(ps) and ps.sum() > 0 else np.array([])
+    return tos, c
+
+
+def _tables(m: Model) -> tuple[list[str], dict[str, int], list[Cum]]:
     """Step ids, their positions, and per step the cumulative chances of its moves."""
     ids = list(m.steps)
     index = {s: i for i, s in enumerate(ids)}
-    cum = []
-    for s in ids:
-        outs = m.moves.get(s, {})
-        tos = np.array([index[k] for k in outs if k in index], dtype=np.int64)
-        ps = np.array([p for k, p in outs.items() if k in index], dtype=float)
-        c = np.cumsum(ps / ps.sum()) if len(ps) and ps.sum() > 0 else np.array([])
-        cum.append((tos, c))
-    return ids, index, cum
+    return ids, index, [_cum(m.moves.get(s, {}), index) for s in ids]
+
+
+def _by_visit(m: Model, index: dict[str, int]) -> dict[int, dict[int, Cum]]:
+    """Per step position with visit-dependent moves: visit class -> cumulative chances."""
+    return {index[s]: {k: _cum(p, index) for k, p in classes.items()}
+            for s, classes in m.moves_by_visit.items() if s in index}  # fmt: skip
 
 
 def walk(m: Model, n: int, rng: np.random.Generator, *, per_run: int | None = None) -> Walk:
@@ -137,6 +146,8 @@ def walk(m: Model, n: int, rng: np.random.Generator, *, per_run: int | None = No
     t = arrive.copy()
     is_end = np.array([s in m.ends for s in ids])
     durations = [m.durations.get(s) for s in ids]
+    by_visit = _by_visit(m, index)
+    visits = {s: np.zeros(n, dtype=np.int16) for s in by_visit}  # visits so far, where moves depend on them
     active = np.ones(n, dtype=bool)
     entries: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
     moves = 0
@@ -156,7 +167,17 @@ def walk(m: Model, n: int, rng: np.random.Generator, *, per_run: int | None = No
             if len(tos) == 0:
                 active[rows] = False  # a dead end: the case stops here, open
                 continue
-            cur[rows] = tos[np.searchsorted(c, rng.random(len(rows)), side="right").clip(0, len(tos) - 1)]
+            u = rng.random(len(rows))
+            nxt = tos[np.searchsorted(c, u, side="right").clip(0, len(tos) - 1)]
+            if s in by_visit:
+                seen = visits[s]
+                seen[rows] += 1
+                k = np.minimum(seen[rows], VISIT_CLASSES)
+                for cls, (vt, vc) in by_visit[s].items():
+                    pick = k == cls
+                    if pick.any() and len(vt):
+                        nxt[pick] = vt[np.searchsorted(vc, u[pick], side="right").clip(0, len(vt) - 1)]
+            cur[rows] = nxt
         moves += 1
     trace = Trace(
         case=np.concatenate([a for a, _, _ in entries]) if entries else np.array([], dtype=np.int64),
@@ -204,12 +225,15 @@ def discrete_events(m: Model, n: int, rng: np.random.Generator) -> Walk:
         return uniforms.pop()
 
     cum_lists = [(tos.tolist(), c.tolist()) for tos, c in cum]
+    visit_lists = {s: {k: (vt.tolist(), vc.tolist()) for k, (vt, vc) in cl.items()}
+                   for s, cl in _by_visit(m, index).items()}  # fmt: skip
 
     def pick(cdf: list[float], u: float) -> int:
         return min(bisect.bisect_right(cdf, u), len(cdf) - 1)
 
     def case(i: int, arrived: float) -> Any:
         s = index[starts[pick(sp_list, uniform())][0]]
+        seen: dict[int, int] = {}
         for _ in range(MAX_MOVES):
             t_case.append(i)
             t_step.append(s)
@@ -228,6 +252,9 @@ def discrete_events(m: Model, n: int, rng: np.random.Generator) -> Walk:
             tos_l, c_l = cum_lists[s]
             if not tos_l:
                 return
+            if s in visit_lists:
+                seen[s] = seen.get(s, 0) + 1
+                tos_l, c_l = visit_lists[s].get(min(seen[s], VISIT_CLASSES), (tos_l, c_l))
             s = tos_l[pick(c_l, uniform())]
         capped[0] += 1
 

@@ -135,6 +135,9 @@ class Model:
     origin: dt.date = DEFAULT_ORIGIN  # the first arrival date
     tail_days: float | None = None  # calendar days from the last arrival to the as-of date (None: run to the end)
     whole_days: bool = True  # visits last whole days (dates without times, as trackers keep them)
+    # Moves out of a step by visit number (1, 2, 3 = third or later) where the data has enough of them;
+    # a visit number not listed uses ``moves``.
+    moves_by_visit: dict[str, dict[int, dict[str, float]]] = field(default_factory=dict)
 
     def parameters_table(self) -> pd.DataFrame:
         """Every parameter, its value and where it came from (``simulate --explain``)."""
@@ -150,6 +153,42 @@ def _lognormal_from(values: npt.NDArray[np.float64]) -> Duration:
 def model_from_process(process: Process, *, cases: int = 100) -> Model:
     """A model from the process file alone: ``typical`` times, ``probability`` moves, even splits."""
     return _build(process, visits=None, moves_seen=None, firsts=None, arrivals=None, cases=cases)
+
+
+VISIT_CLASSES = 3
+"""Moves are told apart by visit number up to this one; later visits share the last class (3 = third or later)."""
+
+
+def _moves_by_visit(result: Replay) -> dict[str, dict[int, tuple[dict[str, float], int]]]:
+    """Per step that is visited more than once: the chances of each move out on the 1st, 2nd and 3rd+ visit,
+    for each visit class with at least :data:`MIN_DATA` moves, and only when the classes differ (a step
+    whose classes are all alike keeps one table, as does a step with one class of data)."""
+    v = result.visits
+    if not len(v):
+        return {}
+    case = v["case_id"].astype(str).to_numpy()
+    step = v["step"].astype(str).to_numpy()
+    nxt = np.r_[case[1:] == case[:-1], False]  # a move out: the next visit is the same case's
+    k = np.minimum(v["visit"].to_numpy(dtype=np.int64), VISIT_CLASSES)
+    frm, cls, to = step[nxt], k[nxt], np.r_[step[1:], [""]][nxt]
+    frame = pd.DataFrame({"from": frm, "k": cls, "to": to})
+    out: dict[str, dict[int, tuple[dict[str, float], int]]] = {}
+    for (sid, kk), g in frame.groupby(["from", "k"], sort=True):
+        if len(g) < MIN_DATA:
+            continue
+        counts = g["to"].value_counts()
+        out.setdefault(str(sid), {})[int(str(kk))] = ({str(t): int(c) / len(g) for t, c in counts.items()}, len(g))
+    # keep a step only when it has two classes of data that differ
+    keep = {}
+    for sid, classes in out.items():
+        if len(classes) < 2:
+            continue
+        tables = [p for p, _ in classes.values()]
+        keys = set().union(*tables)
+        spread = max(abs(a.get(x, 0.0) - b.get(x, 0.0)) for a in tables for b in tables for x in keys)
+        if spread >= 0.05:
+            keep[sid] = classes
+    return keep
 
 
 def _whole(values: npt.NDArray[np.float64]) -> bool:
@@ -179,6 +218,7 @@ def fit(result: Replay) -> Model:
     moves_seen: dict[str, dict[str, int]] = {}
     for frm, to, c in zip(edges["from"], edges["to"], edges["count"], strict=True):
         moves_seen.setdefault(str(frm), {})[str(to)] = int(c)
+    by_visit = _moves_by_visit(result)
     firsts = {
         str(k): int(c) for k, c in v.loc[result.visit_codes().seq == 0, "step"].astype(str).value_counts().items()
     }
@@ -186,13 +226,20 @@ def fit(result: Replay) -> Model:
     starts = np.sort(cases["started"].to_numpy())
     model = _build(result.process, visits=visits, moves_seen=moves_seen, firsts=firsts, arrivals=starts,
                    cases=max(len(cases), 1), censored=waiting)  # fmt: skip
-    if len(starts) == 0:
-        return model
-    first, last = pd.Timestamp(starts[0]), pd.Timestamp(starts[-1])
+    first = pd.Timestamp(starts[0]) if len(starts) else pd.Timestamp(DEFAULT_ORIGIN)
+    last = pd.Timestamp(starts[-1]) if len(starts) else first
     # Calendar-day data with times keeps its fractions; dates alone give whole days.
     whole = _whole(v["days"].to_numpy(dtype=float)) and bool((v["entered"].dt.normalize() == v["entered"]).all())
+    params = list(model.parameters)
+    for sid, classes in by_visit.items():
+        for k, (probs, n) in classes.items():
+            params.extend(Parameter(f"probability on visit {k}{'+' if k == VISIT_CLASSES else ''}", sid, to, p,
+                                    "data", n) for to, p in probs.items())  # fmt: skip
+    if not len(starts):
+        return replace(model, moves_by_visit={}, parameters=tuple(params))
     return replace(model, origin=first.date(), tail_days=float((result.as_of.normalize() - last.normalize()).days),
-                   whole_days=whole)  # fmt: skip
+                   whole_days=whole, parameters=tuple(params),
+                   moves_by_visit={s: {k: p for k, (p, _) in c.items()} for s, c in by_visit.items()})  # fmt: skip
 
 
 def _build(
