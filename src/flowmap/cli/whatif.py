@@ -41,6 +41,9 @@ def _fitted(process_path: Path, events: Path | None, opts: dict[str, Any]) -> tu
 @click.option("--as-prediction", "as_prediction", is_flag=True,
               help="Also print a 'predictions:' block for the PDSA log, from each change's intervals.")  # fmt: skip
 @click.option("-o", "--output", type=out_path(), help="Write .json (everything), .csv or .xlsx (the table).")
+@click.option("--holdout", metavar="DATE",
+              help="Back-test: fit on what began before DATE, simulate what began on or after it (on the real "
+                   "start dates), and compare with what happened.")  # fmt: skip
 @window_options
 @event_options
 @user_errors
@@ -54,6 +57,7 @@ def simulate_cmd(
     explain: bool,
     as_prediction: bool,
     output: Path | None,
+    holdout: str | None,
     **opts: Any,
 ) -> None:
     """Test a proposed change before the PDSA: baseline and changes over many seeded runs.
@@ -69,6 +73,9 @@ def simulate_cmd(
     from flowmap.simulation.check import baseline_check, check_sentences, check_table
     from flowmap.simulation.simulate import simulate
 
+    if holdout is not None:
+        _backtest(process_path, events, holdout, change_paths, runs, seed, output, opts)
+        return
     model, observed = _fitted(process_path, events, opts)
     changes = [load_change(c, model.process) for c in change_paths]
     console = make_console()
@@ -139,3 +146,32 @@ def synth(
     frame = synthesize(model, cases=cases, seed=seed, start=start)
     write_events(frame, output)
     click.echo(f"wrote {output}: {cases} cases, {len(frame)} events")
+
+
+def _backtest(process_path: Path, events: Path | None, holdout: str, change_paths: tuple[Path, ...], runs: int,
+              seed: int, output: Path | None, opts: dict[str, Any]) -> None:  # fmt: skip
+    """``simulate --holdout``: the back-test, printed and (with -o FILE.json) written under ``backtest``."""
+    import json
+
+    from flowmap.cli.common import UserError
+    from flowmap.cli.terminal import read
+    from flowmap.files.process import load_process
+    from flowmap.io import write_text
+    from flowmap.simulation.backtest import backtest
+    from flowmap.simulation.change import load_change
+
+    if events is None:
+        raise UserError("--holdout needs an EVENTS file: it tests the model against what happened")
+    process = load_process(process_path)
+    log = read(events, process, opts)
+    changes = [load_change(c, process) for c in change_paths]
+    bt = backtest(process, log, holdout, changes=changes, runs=runs, seed=seed, as_of=opts.get("as_of"))
+    console = make_console()
+    print_table(bt.table(), title=f"Back-test at {bt.holdout}: what the model foresaw against what happened")
+    for line in bt.sentences():
+        console.print(line, markup=False)
+    if output is not None:
+        if output.suffix.lower() != ".json":
+            raise UserError(f"a back-test is written as .json (got {output.name})")
+        write_text(output, json.dumps({"flowmap": "simulate/1", "backtest": bt.as_dict()}, indent=2) + "\n")
+        click.echo(f"wrote {output}", err=True)

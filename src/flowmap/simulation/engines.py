@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from flowmap.errors import FlowmapError
 from flowmap.simulation.model import VISIT_CLASSES, Model
 
 __all__ = ["MAX_MOVES", "Trace", "Walk", "advance", "arrival_days", "busdays", "discrete_events", "walk"]
@@ -85,6 +86,11 @@ def arrival_days(m: Model, n: int, per_run: int, rng: np.random.Generator) -> np
     weighted by its weekday's share of arrivals when the model has one (a
     Poisson process given its count: the arrival days are independent draws).
     """
+    if m.arrival_dates is not None:  # the real start dates, the same in every run
+        fixed = np.asarray(m.arrival_dates, dtype=np.float64)
+        if len(fixed) != per_run:
+            raise FlowmapError(f"the model arrives {len(fixed)} cases on fixed dates, not {per_run}")
+        return np.tile(fixed, n // per_run)
     span = max(per_run / m.arrivals_per_day, 1.0)
     if m.weekday_share is None:
         t = rng.random(n) * span

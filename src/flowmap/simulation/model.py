@@ -138,6 +138,7 @@ class Model:
     # Moves out of a step by visit number (1, 2, 3 = third or later) where the data has enough of them;
     # a visit number not listed uses ``moves``.
     moves_by_visit: dict[str, dict[int, dict[str, float]]] = field(default_factory=dict)
+    arrival_dates: tuple[float, ...] | None = None  # fixed arrivals (days since the origin): a back-test's real starts
 
     def parameters_table(self) -> pd.DataFrame:
         """Every parameter, its value and where it came from (``simulate --explain``)."""
