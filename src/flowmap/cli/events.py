@@ -159,6 +159,12 @@ def _one_case(result: Any, case_id: str, output: Path | None, visits_path: Path 
 @click.option("--due-within", "due_within", type=float, metavar="DAYS",
               help="Only cases with a target falling due within DAYS (in the target's clock), or overdue; "
                    "soonest first.")  # fmt: skip
+@click.option(
+    "--forecast",
+    "with_forecast",
+    is_flag=True,
+    help="Add p_met: the simulated chance that the target falling due first is met (flowmap forecast).",
+)
 @coarsen_option
 @problems_option
 @event_options
@@ -170,6 +176,7 @@ def audit(
     output: Path | None,
     case_id: str | None,
     due_within: float | None,
+    with_forecast: bool,
     coarsen: str | None,
     problems_path: Path | None,
     pseudonymise: str | None,
@@ -188,6 +195,8 @@ def audit(
     result = replay_events(process_path, events, opts)
     real = None if case_id is None else result.find_case(case_id, key=pseudonymise)
     table = audit_table(result, case=real, due_within=due_within)
+    if with_forecast and len(table):
+        table = _with_forecast(result, table)
     if real is not None and table.empty and not as_json:
         shown = shown_id(real, pseudonymise)
         click.echo(f"case {shown} is {result.status(real)}: it is not open, so it has no row in the audit", err=True)
@@ -197,6 +206,17 @@ def audit(
     safe = emit(result, {"audit": table}, as_json=as_json, key=pseudonymise, kind="audit", shown="audit")
     write_result_table(safe["audit"], output, result, "audit")
     write_problems(result.ledger, problems_path, pseudonymise)
+
+
+def _with_forecast(result: Any, table: Any) -> Any:
+    """``audit --forecast``: the chance that each row's next-due span target is met (blank for a step target)."""
+    from flowmap.simulation.forecast import forecast
+
+    fc = forecast(result).table
+    p = {(str(c), str(t)): v for c, t, v in zip(fc["case_id"], fc["target"], fc["p_met"], strict=True)}
+    out = table.copy()
+    out["p_met"] = [p.get((str(c), str(t))) for c, t in zip(table["case_id"], table["next_due_target"], strict=True)]
+    return out
 
 
 def shown_id(real: str, key: str | None) -> str:

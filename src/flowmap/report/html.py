@@ -178,6 +178,7 @@ def report_html(
         pdsa=list(pdsa.cycles) if pdsa else [],
         study=_study(result, pdsa, suppress_below=t) if pdsa else [],
         simulation=_simulation(result, changes, runs=runs, seed=seed),
+        forecast=_forecast(result, key=key, coarsen=coarsen, below=t, seed=seed),
         ledger=result.ledger.lines(),
         problems=_problem_rows(result.ledger, key),
         method=method_notes(result, suppress_below=t, pseudonymised=bool(key)),
@@ -297,6 +298,21 @@ def _simulation(result: Replay, changes: Sequence[Change], *, runs: int, seed: i
         "table": _table(res.summary()),
         "sentences": res.sentences(result.process),
     }  # fmt: skip
+
+
+def _forecast(result: Replay, *, key: str | None, coarsen: str | None, below: int | None,
+              seed: int) -> dict[str, Any]:  # fmt: skip
+    """Which open cases will probably miss their timescale (docs/forecast.md): sentences and the 20 most at risk."""
+    from flowmap.simulation.forecast import forecast
+
+    try:
+        fc = forecast(result, runs=300, seed=seed)
+    except FlowmapError as e:
+        return {"sentences": [f"No forecast: {e}."], "table": None}
+    top = coarsen_dates(pseudonymise(fc.at_risk(20), key), coarsen)
+    return {"sentences": fc.sentences(shown=below), "table": _table(top, rates=("p_met",)) if len(top) else None,
+            "note": f"Each open case carried forward {fc.runs} times by the model fitted on this data; p_met is the "
+                    "share of those futures in which the target is met."}  # fmt: skip
 
 
 def _problem_rows(ledger: Any, key: str | None, first: int = 20) -> dict[str, Any]:

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from flowmap.errors import FlowmapError
 from flowmap.simulation.model import VISIT_CLASSES, Model
 
-__all__ = ["MAX_MOVES", "Trace", "Walk", "advance", "arrival_days", "busdays", "discrete_events", "walk"]
+__all__ = ["MAX_MOVES", "Resume", "Trace", "Walk", "advance", "arrival_days", "busdays", "discrete_events", "walk"]
 
 MAX_MOVES = 1_000
 """A simulated case that makes this many moves is stopped and counted (a loop that could run forever)."""
@@ -138,22 +138,44 @@ def _by_visit(m: Model, index: dict[str, int]) -> dict[int, dict[int, Cum]]:
             for s, classes in m.moves_by_visit.items() if s in index}  # fmt: skip
 
 
-def walk(m: Model, n: int, rng: np.random.Generator, *, per_run: int | None = None) -> Walk:
-    """Every case's path and dates, vectorised over cases: one pass per move, and per step within it."""
+@dataclass(frozen=True)
+class Resume:
+    """Cases already under way (a forecast): each one's current step, the date it entered it, the days it has
+    spent there (in the process clock), and its visits so far to each step (by position)."""
+
+    step: npt.NDArray[np.int64]
+    entered: npt.NDArray[np.float64]  # calendar days since the origin
+    elapsed: npt.NDArray[np.float64]
+    visits: dict[int, npt.NDArray[np.int16]]
+
+
+def walk(m: Model, n: int, rng: np.random.Generator, *, per_run: int | None = None,
+         resume: Resume | None = None) -> Walk:  # fmt: skip
+    """Every case's path and dates, vectorised over cases: one pass per move, and per step within it.
+
+    With ``resume``, the ``n`` cases are the ones it describes, carried on from their current visit, whose
+    time is drawn given how long it has already lasted.
+    """
     per_run = per_run or n
     ids, index, cum = _tables(m)
     cal = busdays(m) if m.process.clock == "working_days" else None
-    arrive = arrival_days(m, n, per_run, rng)
-    starts = list(m.starts.items())
-    sp = np.array([p for _, p in starts], dtype=float)
-    cur = np.array([index[s] for s, _ in starts], dtype=np.int64)[
-        np.searchsorted(np.cumsum(sp / sp.sum()), rng.random(n), side="right").clip(0, len(sp) - 1)
-    ]
-    t = arrive.copy()
     is_end = np.array([s in m.ends for s in ids])
     durations = [m.durations.get(s) for s in ids]
     by_visit = _by_visit(m, index)
     visits = {s: np.zeros(n, dtype=np.int16) for s in by_visit}  # visits so far, where moves depend on them
+    if resume is None:
+        arrive = arrival_days(m, n, per_run, rng)
+        starts = list(m.starts.items())
+        sp = np.array([p for _, p in starts], dtype=float)
+        cur = np.array([index[s] for s, _ in starts], dtype=np.int64)[
+            np.searchsorted(np.cumsum(sp / sp.sum()), rng.random(n), side="right").clip(0, len(sp) - 1)
+        ]
+        t = arrive.copy()
+    else:
+        arrive, cur, t = resume.entered.copy(), resume.step.copy(), resume.entered.copy()
+        for s, seen_before in resume.visits.items():
+            if s in visits:
+                visits[s] = seen_before.astype(np.int16).copy() - (cur == s)  # the current visit counts below
     active = np.ones(n, dtype=bool)
     entries: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
     moves = 0
@@ -168,7 +190,10 @@ def walk(m: Model, n: int, rng: np.random.Generator, *, per_run: int | None = No
             rows = act[where == s]
             d = durations[s]
             if d is not None:
-                t[rows] = advance(m, t[rows], d.sample(rng, len(rows)), cal)
+                if resume is not None and moves == 0:  # the visit under way: given how long it has lasted
+                    t[rows] = advance(m, t[rows], d.sample_given(rng, resume.elapsed[rows]), cal)
+                else:
+                    t[rows] = advance(m, t[rows], d.sample(rng, len(rows)), cal)
             tos, c = cum[s]
             if len(tos) == 0:
                 active[rows] = False  # a dead end: the case stops here, open

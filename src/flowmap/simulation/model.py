@@ -59,6 +59,35 @@ class Duration:
             out = np.minimum(out, self.at_most)
         return np.asarray(out, dtype=np.float64)
 
+    def sample_given(self, rng: np.random.Generator, elapsed: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Whole durations of visits that have already lasted ``elapsed`` days: drawn from the distribution
+        conditioned on lasting at least that long (so the remaining time is the draw less ``elapsed``)."""
+        from scipy.special import ndtr, ndtri
+
+        n = len(elapsed)
+        e = np.asarray(elapsed, dtype=np.float64) / (self.scale or 1.0)
+        u = rng.random(n)
+        if self.kind == "km":
+            cdf, times = np.asarray(self.cdf), np.asarray(self.values)
+            below = np.searchsorted(times, e, side="left")  # completion times before e
+            f0 = np.where(below > 0, cdf[np.maximum(below - 1, 0)] if len(cdf) else 0.0, 0.0)
+            out = self._km(f0 + (1 - f0) * u, rng.random(n))
+        elif self.kind == "lognormal":
+            mu = math.log(max(self.median, 1e-6))
+            p0 = ndtr((np.log(np.maximum(e, 1e-9)) - mu) / self.sigma)
+            out = np.exp(mu + self.sigma * ndtri(np.clip(p0 + (1 - p0) * u, 1e-12, 1 - 1e-12)))
+        elif self.kind == "exponential":
+            out = e + rng.exponential(self.mean, n)
+        else:
+            values = np.sort(np.asarray(self.values))
+            k = len(values) - np.searchsorted(values, e, side="left")  # values at least e
+            idx = len(values) - k + np.floor(u * k).astype(np.int64)
+            out = np.where(k > 0, values[np.minimum(idx, len(values) - 1)], e)
+        out = np.maximum(out, e) * self.scale
+        if self.at_most is not None:
+            out = np.minimum(out, self.at_most)
+        return np.asarray(np.maximum(out, np.asarray(elapsed, dtype=np.float64)), dtype=np.float64)
+
     def _km(self, u: npt.NDArray[np.float64], w: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Inverse-CDF draws from the product-limit estimate; beyond its last step, from the log-normal tail
         (``median``, ``sigma``) conditioned on exceeding the longest time observed (``mean`` holds it)."""
