@@ -78,6 +78,7 @@ def simulate_cmd(
         return
     model, observed = _fitted(process_path, events, opts)
     changes = [load_change(c, model.process) for c in change_paths]
+    model = _with_attributes(model, changes, process_path, events, opts)
     console = make_console()
     if explain:
         print_table(model.parameters_table(), title="Model parameters: value and where it came from")
@@ -96,6 +97,8 @@ def simulate_cmd(
         console.print(f"(the check simulates {cases} cases a run against {model.cases} in the data: its intervals "
                       "are for that many)", markup=False)  # fmt: skip
     print_table(result.summary(), max_rows=200)
+    if result.queues:
+        print_table(result.queue_table(), title="Capacity: how busy each lane's servers are, and its mean queue")
     for line in [*result.sentences(model.process), *result.notes()]:
         console.print(line, markup=False)
     if as_prediction:
@@ -231,3 +234,30 @@ def forecast_cmd(
     if len(fc.table):
         print_table(hide_ids(fc.at_risk(), pseudonymise), title="Most at risk (least likely to be met)")
     write_result_table(hide_ids(fc.table, pseudonymise), output, result, "forecast")
+
+
+def _with_attributes(model: Any, changes: list[Any], process_path: Path, events: Path | None,
+                     opts: dict[str, Any]) -> Any:  # fmt: skip
+    """The share of cases with each attribute a ``set_priority`` names, read from the events."""
+    from dataclasses import replace
+
+    from flowmap.cli.common import UserError
+    from flowmap.cli.terminal import read
+    from flowmap.events.attributes import attribute_columns, case_values
+
+    wanted = [op.body.where for c in changes for op in c.operations if op.kind == "set_priority"]
+    if not wanted:
+        return model
+    if events is None:
+        raise UserError("set_priority needs an EVENTS file: the cases to go first are found by a case attribute")
+    log = read(events, model.process, opts)
+    shares = dict(model.attribute_shares)
+    for w in wanted:
+        columns = attribute_columns(log)
+        if w.column not in columns and f"case:{w.column}" not in columns:
+            cols = ", ".join(columns) or "none"
+            raise UserError(f"set_priority: there is no case attribute '{w.column}' in {events.name}; its case "
+                            f"attributes are: {cols}")  # fmt: skip
+        values = case_values(log, w.column)
+        shares[(w.column, w.equals)] = float((values.astype(str).str.strip() == w.equals).mean())
+    return replace(model, attribute_shares=shares)

@@ -226,6 +226,8 @@ def _convert(
                 problems.append(Problem(doc.file, kl, kc, "a key must be plain text, not a list or mapping"))
                 continue
             key = _scalar(knode, doc, problems, constructor)
+            if isinstance(key, bool) and knode.style is None:
+                key = knode.value  # YAML 1.1 reads a plain `on:` or `yes:` key as true; a key is its text
             if isinstance(key, (list, dict)) or key is _BAD:
                 continue
             kpath = (*path, key)

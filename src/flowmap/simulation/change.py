@@ -15,13 +15,15 @@ stay together (docs/architecture.md).
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from flowmap.errors import ChangeError, Problem, SpecError, did_you_mean
+from flowmap.errors import ChangeError, FlowmapError, Problem, SpecError, did_you_mean
 from flowmap.files.yamldoc import LocatedDoc, read_text, source_name, validate_document
 from flowmap.model.process import Process
 from flowmap.simulation.model import Duration, Model
@@ -127,6 +129,77 @@ class SetArrivals(_Doc):
 
     def apply(self, m: Model) -> Model:
         return replace(m, arrivals_per_day=self.per_week / 7)
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class SetSchedule(_Doc):
+    """A step that can only finish on scheduled dates (a panel, a court hearing, a review meeting)."""
+
+    step: str
+    every: str  # "4 weeks", "14 days"
+    on: str  # a weekday
+    from_: dt.date | str = Field(alias="from")
+
+    def _period(self) -> int | None:
+        m = re.fullmatch(r"\s*(\d+)\s*(day|days|week|weeks)\s*", self.every)
+        if not m:
+            return None
+        return int(m.group(1)) * (7 if m.group(2).startswith("week") else 1)
+
+    def _first(self) -> dt.date | None:
+        try:
+            start = self.from_ if isinstance(self.from_, dt.date) else dt.date.fromisoformat(str(self.from_))
+        except ValueError:
+            return None
+        want = WEEKDAYS.index(self.on.strip().lower())
+        return start + dt.timedelta(days=(want - start.weekday()) % 7)
+
+    def check(self, shape: _Shape, base: Where) -> None:
+        shape.need_step(self.step, (*base, "step"))
+        period = self._period()
+        if period is None:
+            shape.problem((*base, "every"), f"every '{self.every}' is not a period: write it as N weeks or N days, "
+                                            "e.g. 'every: 4 weeks'")  # fmt: skip
+        elif period < 1:
+            shape.problem((*base, "every"), f"every '{self.every}' would schedule nothing: use 1 day or more")
+        if self.on.strip().lower() not in WEEKDAYS:
+            shape.problem((*base, "on"), f"'{self.on}' is not a day of the week"
+                                         f"{did_you_mean(self.on.strip().lower(), WEEKDAYS)}")  # fmt: skip
+        elif self._first() is None:
+            shape.problem((*base, "from"), f"from '{self.from_}' is not a date: write it as YYYY-MM-DD")
+
+    def apply(self, m: Model) -> Model:
+        first, period = self._first(), self._period()
+        assert first is not None and period is not None
+        return replace(m, schedules={**m.schedules, self.step: (first, period)})
+
+
+class PriorityWhere(_Doc):
+    column: str
+    equals: str
+
+
+class SetPriority(_Doc):
+    """With capacity, the cases with a case attribute go first at a step (say, the youngest children)."""
+
+    step: str
+    where: PriorityWhere
+
+    def check(self, shape: _Shape, base: Where) -> None:
+        shape.need_step(self.step, (*base, "step"))
+
+    def apply(self, m: Model) -> Model:
+        key = (self.where.column, self.where.equals)
+        if key not in m.attribute_shares:
+            raise FlowmapError(
+                f"set_priority at '{self.step}' needs the case attribute '{self.where.column}' = "
+                f"'{self.where.equals}', which the model does not know: simulate from events that have a "
+                f"'{self.where.column}' column (a tracker column, case:{self.where.column}, or an XES trace "
+                "attribute)"
+            )
+        return replace(m, priority={**m.priority, self.step: m.attribute_shares[key]})
 
 
 class AddStep(_Doc):
@@ -278,6 +351,8 @@ class Operation(_Doc):
     set_arrivals: SetArrivals | None = None
     add_step: AddStep | None = None
     set_target: SetTarget | None = None
+    set_schedule: SetSchedule | None = None
+    set_priority: SetPriority | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Operation:
@@ -285,7 +360,8 @@ class Operation(_Doc):
         if len(given) != 1:
             raise ValueError(
                 "each change is one operation: set_probability, set_duration, remove_step, set_capacity, "
-                f"set_arrivals, add_step or set_target (found {', '.join(given) or 'none'})"
+                f"set_arrivals, add_step, set_target, set_schedule or set_priority (found "
+                f"{', '.join(given) or 'none'})"
             )
         return self
 

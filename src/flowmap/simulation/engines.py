@@ -17,7 +17,7 @@ same code replay uses (:func:`flowmap.analysis.replay.judge_spans`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,7 @@ class Walk:
     capped: int
     trace: Trace
     per_run: int  # cases per run: case i belongs to run i // per_run
+    lanes: dict[str, tuple[float, float]] = field(default_factory=dict)  # capacity: lane -> (utilisation, queue)
 
 
 def busdays(m: Model) -> np.busdaycalendar:
@@ -77,6 +78,15 @@ def advance(m: Model, t: npt.NDArray[np.float64], days: npt.NDArray[np.float64],
     rolled = np.busday_offset(entry, 0, roll="forward", busdaycal=cal)
     out = np.busday_offset(rolled, np.round(days).astype(np.int64), roll="forward", busdaycal=cal)
     return np.asarray((out - origin).astype(np.int64), dtype=np.float64)
+
+
+def scheduled(m: Model, sid: str, t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``set_schedule``: a visit that would end at ``t`` (calendar days since the origin) ends on the step's
+    next scheduled date on or after that day instead (the next panel, the next hearing)."""
+    first, every = m.schedules[sid]
+    offset = (np.datetime64(first, "D") - np.datetime64(m.origin, "D")).astype(np.int64)
+    k = np.maximum(np.ceil((np.floor(t) - offset) / every), 0)
+    return np.asarray(np.maximum(offset + k * every, t if not m.whole_days else np.floor(t)), dtype=np.float64)
 
 
 def arrival_days(m: Model, n: int, per_run: int, rng: np.random.Generator) -> npt.NDArray[np.float64]:
@@ -194,6 +204,8 @@ def walk(m: Model, n: int, rng: np.random.Generator, *, per_run: int | None = No
                     t[rows] = advance(m, t[rows], d.sample_given(rng, resume.elapsed[rows]), cal)
                 else:
                     t[rows] = advance(m, t[rows], d.sample(rng, len(rows)), cal)
+            if ids[s] in m.schedules:
+                t[rows] = scheduled(m, ids[s], t[rows])
             tos, c = cum[s]
             if len(tos) == 0:
                 active[rows] = False  # a dead end: the case stops here, open
@@ -231,7 +243,9 @@ def discrete_events(m: Model, n: int, rng: np.random.Generator) -> Walk:
 
     ids, index, cum = _tables(m)
     env = simpy.Environment()
-    servers = {lane: simpy.Resource(env, capacity=c) for lane, c in m.capacity.items()}
+    servers = {lane: simpy.PriorityResource(env, capacity=c) for lane, c in m.capacity.items()}
+    busy = dict.fromkeys(servers, 0.0)  # work done per lane, for utilisation
+    waited = dict.fromkeys(servers, 0.0)  # time spent queueing per lane, for the mean queue length (Little)
     starts = list(m.starts.items())
     sp = np.cumsum([p for _, p in starts])
     sp_list = (sp / sp[-1]).tolist()
@@ -265,6 +279,7 @@ def discrete_events(m: Model, n: int, rng: np.random.Generator) -> Walk:
     def case(i: int, arrived: float) -> Any:
         s = index[starts[pick(sp_list, uniform())][0]]
         seen: dict[int, int] = {}
+        first_go: dict[str, bool] = {}  # set_priority: whether this case goes first, per step
         for _ in range(MAX_MOVES):
             t_case.append(i)
             t_step.append(s)
@@ -275,11 +290,17 @@ def discrete_events(m: Model, n: int, rng: np.random.Generator) -> Walk:
             work = draw(sid)
             lane = m.lanes.get(sid)
             if lane in servers:
-                with servers[lane].request() as req:
+                first = sid in m.priority and first_go.setdefault(sid, uniform() < m.priority[sid])
+                asked = env.now
+                with servers[lane].request(priority=0 if first else 1) as req:
                     yield req
+                    waited[lane] += env.now - asked
+                    busy[lane] += work
                     yield env.timeout(work)
             else:
                 yield env.timeout(work)
+            if sid in m.schedules:  # wait for the step's next scheduled date
+                yield env.timeout(max(to_clock(scheduled(m, sid, np.array([to_calendar(env.now)]))[0]) - env.now, 0.0))
             tos_l, c_l = cum_lists[s]
             if not tos_l:
                 return
@@ -293,6 +314,18 @@ def discrete_events(m: Model, n: int, rng: np.random.Generator) -> Walk:
     arrive = np.sort(arrival_days(m, n, n, rng))
     cal = busdays(m) if m.process.clock == "working_days" else None
     origin = np.datetime64(m.origin, "D")
+
+    def to_calendar(clock_t: float) -> float:
+        if cal is None:
+            return clock_t
+        day = np.busday_offset(origin, math.floor(clock_t), roll="forward", busdaycal=cal)
+        return float((day - origin).astype(np.int64))
+
+    def to_clock(cal_t: float) -> float:
+        if cal is None:
+            return cal_t
+        return float(np.busday_count(origin, origin + np.timedelta64(int(cal_t), "D"), busdaycal=cal))
+
     if cal is not None:
         arrival_dates = origin + np.floor(arrive).astype(np.int64).astype("m8[D]")
         clock_arrive = np.busday_count(origin, arrival_dates, busdaycal=cal).astype(float)
@@ -312,6 +345,8 @@ def discrete_events(m: Model, n: int, rng: np.random.Generator) -> Walk:
         when = np.busday_offset(origin, np.floor(clock_t).astype(np.int64), roll="forward", busdaycal=cal)
         cal_t = np.maximum((when - origin).astype(np.int64).astype(float), arrive[cases])
     else:
-        cal_t = np.round(clock_t) if m.whole_days else clock_t
+        cal_t = np.floor(clock_t) if m.whole_days else clock_t  # an event is on the date it happens
     trace = Trace(case=cases, step=np.asarray(t_step, dtype=np.int64), time=cal_t)
-    return Walk(arrive=arrive, capped=capped[0], trace=trace, per_run=n)
+    horizon = max(env.now, 1e-9)
+    lanes = {lane: (busy[lane] / (m.capacity[lane] * horizon), waited[lane] / horizon) for lane in servers}
+    return Walk(arrive=arrive, capped=capped[0], trace=trace, per_run=n, lanes=lanes)

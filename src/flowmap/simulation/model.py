@@ -168,6 +168,9 @@ class Model:
     # a visit number not listed uses ``moves``.
     moves_by_visit: dict[str, dict[int, dict[str, float]]] = field(default_factory=dict)
     arrival_dates: tuple[float, ...] | None = None  # fixed arrivals (days since the origin): a back-test's real starts
+    schedules: dict[str, tuple[dt.date, int]] = field(default_factory=dict)  # step -> (first date, every N days)
+    priority: dict[str, float] = field(default_factory=dict)  # step -> share of cases that go first there
+    attribute_shares: dict[tuple[str, str], float] = field(default_factory=dict)  # (column, value) -> share of cases
 
     def parameters_table(self) -> pd.DataFrame:
         """Every parameter, its value and where it came from (``simulate --explain``)."""

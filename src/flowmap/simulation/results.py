@@ -249,6 +249,8 @@ class SimulationResult:
     parameters: tuple[Parameter, ...]
     capped: dict[str, int]
     baseline_check: tuple[dict[str, Any], ...] = ()  # simulation/check.py, when the model was fitted on data
+    queues: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # scenario -> lane -> figures
+    extra_notes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON of ``simulate -o FILE.json`` (docs/semantics.md, "Simulation")."""
@@ -261,6 +263,7 @@ class SimulationResult:
             "parameters": [p.as_dict() for p in self.parameters],
             "capped": self.capped,
             "baseline_check": list(self.baseline_check),
+            "queues": self.queues,
         }
 
     def table(self) -> pd.DataFrame:
@@ -313,7 +316,13 @@ class SimulationResult:
             "(counted as missing targets they had started)"
             for name, n in self.capped.items()
             if n
-        ]
+        ] + list(self.extra_notes)
+
+    def queue_table(self) -> pd.DataFrame:
+        """With capacity: per scenario and lane, the mean utilisation of its servers and mean queue length."""
+        return pd.DataFrame([{"scenario": sc, "lane": lane, "utilisation": f"{100 * v['utilisation']:.0f}%",
+                              "mean queue (cases)": f"{v['mean_queue']:.1f}"}
+                             for sc, lanes in self.queues.items() for lane, v in lanes.items()])  # fmt: skip
 
     def write(self, path: str | Path) -> Path:
         """Write the result: ``.json`` (the whole result) or ``.csv``/``.xlsx`` (:meth:`table`)."""

@@ -73,6 +73,8 @@ def simulate(
     scenarios: list[Scenario] = []
     base: RunStats | None = None
     capped: dict[str, int] = {}
+    queues: dict[str, dict[str, dict[str, float]]] = {}
+    notes: list[str] = []
     for name, m in [("baseline", model), *((c.name, apply_change(model, c)) for c in changes)]:
         rng = np.random.default_rng(seed)  # the same seed for every scenario: runs are paired
         w = _runs(m, runs, n, rng)
@@ -80,8 +82,14 @@ def simulate(
         scenarios.append(scenario(name, m, stats, base))
         base = base if base is not None else stats
         capped[name] = w.capped
+        if w.lanes:
+            queues[name] = {lane: {"utilisation": round(u, 4), "mean_queue": round(q, 4)}
+                            for lane, (u, q) in w.lanes.items()}  # fmt: skip
+        if m.priority and not m.capacity:
+            notes.append(f"note: '{name}' sets a priority, which changes nothing without set_capacity: with no "
+                         "queue, nobody waits to go first")  # fmt: skip
     return SimulationResult(seed=seed, runs=runs, cases=n, scenarios=tuple(scenarios), parameters=model.parameters,
-                            capped=capped)  # fmt: skip
+                            capped=capped, queues=queues, extra_notes=tuple(notes))  # fmt: skip
 
 
 def _runs(m: Model, runs: int, n: int, rng: np.random.Generator) -> Walk:
@@ -94,8 +102,12 @@ def _runs(m: Model, runs: int, n: int, rng: np.random.Generator) -> Walk:
         step=np.concatenate([x.trace.step for x in walks]),
         time=np.concatenate([x.trace.time for x in walks]),
     )
+    lanes = {
+        lane: (float(np.mean([x.lanes[lane][0] for x in walks])), float(np.mean([x.lanes[lane][1] for x in walks])))
+        for lane in (walks[0].lanes if walks else {})
+    }
     return Walk(arrive=np.concatenate([x.arrive for x in walks]), capped=sum(x.capped for x in walks), trace=trace,
-                per_run=n)  # fmt: skip
+                per_run=n, lanes=lanes)  # fmt: skip
 
 
 def _any_capacity(model: Model, changes: Sequence[Change]) -> bool:
