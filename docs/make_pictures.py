@@ -38,6 +38,12 @@ def pictures() -> dict[str, bytes]:
     po = load_process(ROOT / "processes" / "permanence-order.yaml")
     po_result = replay(po, read_events(ROOT / "examples" / "data" / "permanence-events.csv", process=po))
     out["permanence-order-drift.svg"] = render_map(po, map_metrics(po_result), renderer="wasm")
+    from flowmap.analysis.wip import wip
+    from flowmap.render.wip import wip_figure
+
+    pdsa = load_pdsa(ROOT / "examples" / "pdsa-legal-advice.yaml")
+    out["legal-advice-wip.svg"] = wip_figure(legal, wip(result, per="week"), pdsa=pdsa)
+    out["permanence-order-wip.svg"] = wip_figure(po, wip(po_result, per="month"))
     return out
 
 

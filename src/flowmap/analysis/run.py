@@ -77,12 +77,37 @@ def replay_file(
 
     say("reading events")
     log = read_events(source, process=proc, **read_options)
-    if where:
-        from flowmap.events.attributes import filter_cases, parse_where
+    from flowmap.events.attributes import filter_cases, parse_where
 
-        log = filter_cases(log, [parse_where(w) for w in where])
+    conditions = [parse_where(w) for w in where]
+    paths = [c for c in conditions if c.column.strip().casefold() == "path"]
+    if conditions:
+        log = filter_cases(log, [c for c in conditions if c not in paths])
     say("replaying")
-    return replay(proc, log, as_of=as_of, since=since)
+    result = replay(proc, log, as_of=as_of, since=since)
+    if not paths:
+        return result
+    return _on_paths(proc, log, result, paths, as_of=as_of, since=since)
+
+
+def _on_paths(proc: Process, log: Any, result: Replay, paths: Sequence[Any], *, as_of: Any, since: Any) -> Replay:
+    """``--where path=...``: the replay of only the cases whose path of steps matches (found by a first replay)."""
+    from flowmap.analysis.variants import path_cases
+
+    keep: set[str] | None = None
+    for c in paths:
+        chosen = path_cases(result, c.value, c.equal)
+        keep = chosen if keep is None else keep & chosen
+    assert keep is not None
+    total = len(result.cases)
+    if not keep:
+        raise FlowmapError(f"no case has the path {' and '.join(map(str, paths))} (of {total} cases); "
+                           "`flowmap variants` lists the paths as they are written")  # fmt: skip
+    from flowmap.events.attributes import keep_cases
+
+    note = f"--where {' and '.join(map(str, paths))}: {len(keep)} of {total} cases kept"
+    narrowed = keep_cases(log, keep, note)
+    return replay(proc, narrowed, as_of=result.as_of if as_of is None else as_of, since=since)
 
 
 def replay_groups(

@@ -311,6 +311,103 @@ def discover(events: Path, output: Path, process_id: str | None, **opts: Any) ->
     click.echo(f"wrote {output}: edit it, then check it with `flowmap validate {output}`")
 
 
+@cli.command("variants")
+@click.argument("process_path", metavar="PROCESS", type=in_path())
+@click.argument("events", type=in_path())
+@click.option("--top", type=click.IntRange(min=1), metavar="N", help="Only the N most common paths.")
+@output_option
+@problems_option
+@event_options
+@replay_options
+@user_errors
+def variants_cmd(
+    process_path: Path,
+    events: Path,
+    top: int | None,
+    output: Path | None,
+    problems_path: Path | None,
+    pseudonymise: str | None,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """The common paths through the process: cases grouped by their path of steps, most common first.
+
+    For each path: its cases and their share, how many are complete, the median
+    days of the complete ones, each span target's met rate, and its moves the
+    process does not declare. Loops are folded in the terminal table:
+    (a → b) ×2. `map --variant K` draws the K-th path's cases.
+    """
+    from flowmap.analysis.variants import fold_path, variants
+
+    result = replay_events(process_path, events, opts)
+    table = variants(result, top=top)
+    shown = table.assign(path=[fold_path(p) for p in table["path"]])
+    emit(result, {"variants": table}, as_json=as_json, key=None, kind="variants", shown="variants") if as_json else (
+        _print_variants(result, shown))  # fmt: skip
+    write_result_table(table, output, result, "variants")
+    write_problems(result.ledger, problems_path, pseudonymise)
+
+
+def _print_variants(result: Any, shown: Any) -> None:
+    from flowmap.cli.terminal import header_lines, make_console
+
+    console = make_console()
+    for line in header_lines(result):
+        console.print(line, markup=False)
+
+    def pct(x: float) -> str:
+        return "" if x != x else f"{100 * x:.0f}%"
+
+    rates = {c: [pct(x) for x in shown[c]] for c in shown.columns if c.startswith(("met_rate", "share"))}
+    print_table(shown.assign(**rates), max_rows=60)
+
+
+@cli.command("wip")
+@click.argument("process_path", metavar="PROCESS", type=in_path())
+@click.argument("events", type=in_path())
+@click.option("--per", type=click.Choice(["day", "week", "month"]), default="week", show_default=True,
+              help="Count at the end of each day, week (Sunday) or month.")  # fmt: skip
+@click.option("--pdsa", "pdsa_path", type=in_path(), help="A PDSA log: each cycle's start marked on the chart.")
+@click.option("-o", "--output", type=out_path(),
+              help="The chart (.svg, .png, .pdf) or the counts (.csv, .json, .xlsx).")  # fmt: skip
+@window_options
+@event_options
+@user_errors
+def wip_cmd(
+    process_path: Path,
+    events: Path,
+    per: Literal["day", "week", "month"],
+    pdsa_path: Path | None,
+    output: Path | None,
+    **opts: Any,
+) -> None:
+    """Work in progress over time: open cases at each step at the end of each period, stacked in step order.
+
+    The part of each step's band already over the step's target is darker and
+    hatched. The counts are exactly what `replay --to` each period's last day
+    says about open cases. The CSV has period, step, open, over_target.
+    """
+    from flowmap.analysis.wip import wip
+
+    result = replay_events(process_path, events, opts)
+    table = wip(result, per=per, since=result.since)
+    if output is None or output.suffix.lower() in (".csv", ".json", ".xlsx"):
+        last = table[table["period"] == table["period"].max()]
+        print_table(last, title=f"Open at the end of {last['period'].iloc[0]}")
+        write_result_table(table, output, result, "wip")
+        return
+    from flowmap.files.pdsa import load_pdsa
+    from flowmap.io import write_bytes
+    from flowmap.render.wip import wip_figure
+
+    fmt = output.suffix.lower().lstrip(".")
+    if fmt not in ("svg", "png", "pdf"):
+        raise UserError(f"cannot write work in progress to {output.name}: use .svg, .png, .pdf, .csv, .json or .xlsx")
+    log = load_pdsa(pdsa_path) if pdsa_path else None
+    write_bytes(output, wip_figure(result.process, table, fmt=fmt, pdsa=log))
+    click.echo(f"wrote {output} ({table['period'].nunique()} {per}s, as of {result.as_of.date()})")
+
+
 @cli.command("map")
 @click.argument("process_path", metavar="PROCESS", type=in_path())
 @click.argument("events", required=False, type=in_path())
@@ -319,6 +416,8 @@ def discover(events: Path, output: Path, process_id: str | None, **opts: Any) ->
 @click.option("--metric", type=click.Choice(["frequency", "time", "drift"]), default=None,
               help="What the figures show (default: drift when events are given).")  # fmt: skip
 @click.option("--case", "case_id", metavar="ID", help="Overlay one case's journey (needs EVENTS).")
+@click.option("--variant", type=click.IntRange(min=1), metavar="K",
+              help="Only the cases of the K-th most common path (see `flowmap variants`).")  # fmt: skip
 @click.option("--lanes/--no-lanes", default=True, show_default=True, help="Group steps in swimlanes.")
 @click.option("--direction", type=click.Choice(["auto", "LR", "TB", "grid"]), default="auto", show_default=True,
               help="LR, TB, grid (rows that snake back and forth) or auto: what fits A4 landscape best.")  # fmt: skip
@@ -343,6 +442,7 @@ def map_cmd(
     output: Path,
     metric: Literal["frequency", "time", "drift"] | None,
     case_id: str | None,
+    variant: int | None,
     lanes: bool,
     direction: Literal["auto", "LR", "TB", "grid"],
     title: str | None,
@@ -373,8 +473,8 @@ def map_cmd(
     paper = _paper(page, output)
     sheet = {"page": paper, "orientation": orientation or "auto"}
     if events is None:
-        if case_id or metric or opts.get("pseudonym_key") or suppress_below:
-            raise UserError("--case, --metric, --pseudonym-key and --suppress-below need an EVENTS file")
+        if case_id or metric or opts.get("pseudonym_key") or suppress_below or variant:
+            raise UserError("--case, --metric, --variant, --pseudonym-key and --suppress-below need an EVENTS file")
         with Progress() as progress:
             process = load_process(process_path)
             progress.advance(f"laying out and drawing {len(process.steps)} steps")
@@ -383,6 +483,8 @@ def map_cmd(
         click.echo(f"wrote {output}")
         return
     result = replay_events(process_path, events, opts)
+    if variant is not None:
+        result = _variant(result, variant, process_path, events, opts)
     check_suppress(result, suppress_below)
     metrics = map_metrics(result, suppress_below=suppress_below)
     journey = None if case_id is None else case_journey(result, case_id, key=pseudonymise)
@@ -391,6 +493,19 @@ def map_cmd(
         write_map(output, result.process, metrics, journey, metric=metric or "drift", direction=direction,
                   lanes=lanes, title=title, renderer=renderer, coarsen=coarsen, **sheet)  # fmt: skip
     click.echo(f"wrote {output} (as of {result.as_of.date()})")
+
+
+def _variant(result: Any, k: int, process_path: Path, events: Path, opts: dict[str, Any]) -> Any:
+    """``--variant K``: the replay of the cases of the K-th most common path only."""
+    from flowmap.analysis.variants import variants
+
+    table = variants(result)
+    if k > len(table):
+        raise UserError(f"--variant {k}: there {'is' if len(table) == 1 else 'are'} only {len(table)} "
+                        f"path{'s' if len(table) != 1 else ''} in the data; `flowmap variants` lists them")  # fmt: skip
+    return replay_events(
+        process_path, events, {**opts, "where": (*opts.get("where", ()), f"path={table['path'][k - 1]}")}
+    )
 
 
 def _paper(page: str | None, output: Path) -> Any:

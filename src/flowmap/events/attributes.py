@@ -30,7 +30,16 @@ from flowmap.events.readers import key
 if TYPE_CHECKING:
     from flowmap.events.read import EventLog
 
-__all__ = ["Condition", "attribute_columns", "case_values", "conflicts", "filter_cases", "group_cases", "parse_where"]
+__all__ = [
+    "Condition",
+    "attribute_columns",
+    "case_values",
+    "conflicts",
+    "filter_cases",
+    "group_cases",
+    "keep_cases",
+    "parse_where",
+]
 
 _CANONICAL = ("case_id", "event", "timestamp", "row", "column")
 NONE = "(none)"
@@ -152,6 +161,12 @@ def filter_cases(log: EventLog, conditions: Sequence[Condition]) -> EventLog:
     mask = ev["case_id"].astype(str).isin(keep_cases).to_numpy()
     note = f"--where {' and '.join(map(str, conditions))}: {len(keep_cases)} of {total} cases kept"
     return log.with_events(_rows(ev, mask), ledger.note(note))
+
+
+def keep_cases(log: EventLog, ids: set[str], note: str) -> EventLog:
+    """The log with only the events of the cases in ``ids``, and a ledger note saying why."""
+    mask = log.events["case_id"].astype(str).isin(ids).to_numpy()
+    return log.with_events(_rows(log.events, mask), log.ledger.note(note))
 
 
 def _rows(events: pd.DataFrame, mask: npt.NDArray[np.bool_]) -> pd.DataFrame:

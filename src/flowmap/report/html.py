@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from markupsafe import Markup, escape
@@ -179,6 +179,7 @@ def report_html(
         study=_study(result, pdsa, suppress_below=t) if pdsa else [],
         simulation=_simulation(result, changes, runs=runs, seed=seed),
         forecast=_forecast(result, key=key, coarsen=coarsen, below=t, seed=seed),
+        flow=_flow(result, pdsa, below=t),
         ledger=result.ledger.lines(),
         problems=_problem_rows(result.ledger, key),
         method=method_notes(result, suppress_below=t, pseudonymised=bool(key)),
@@ -313,6 +314,56 @@ def _forecast(result: Replay, *, key: str | None, coarsen: str | None, below: in
     return {"sentences": fc.sentences(shown=below), "table": _table(top, rates=("p_met",)) if len(top) else None,
             "note": f"Each open case carried forward {fc.runs} times by the model fitted on this data; p_met is the "
                     "share of those futures in which the target is met."}  # fmt: skip
+
+
+def _flow(result: Replay, pdsa: PdsaLog | None, *, below: int | None) -> dict[str, Any]:
+    """Work in progress over time (weekly for under a year of data, else monthly) and the ten most common
+    paths, their counts protected as the rest of the report's are."""
+    from flowmap.analysis.variants import fold_path, variants
+    from flowmap.analysis.wip import wip
+    from flowmap.privacy import Relation, protect
+    from flowmap.render.wip import wip_figure
+
+    out: dict[str, Any] = {"wip": None, "paths": None}
+    if len(result.visits):
+        span = (result.as_of - pd.Timestamp(result.visits["entered"].min())).days
+        per: Literal["week", "month"] = "week" if span < 365 else "month"
+        out["wip"] = _svg(wip_figure(result.process, wip(result, per=per), pdsa=pdsa))
+        out["wip_note"] = (f"Open cases at each step at the end of each {per}, stacked in step order; the darker, "
+                           "hatched part of a band is over the step's target.")  # fmt: skip
+    table = variants(result)
+    if not len(table):
+        return out
+    top = table.head(10)
+    shown = top.assign(path=[fold_path(p) for p in top["path"]])
+    if below:
+        values = {f"p{i}": int(c) for i, c in enumerate(table["cases"])} | {"cases": int(table["cases"].sum())}
+        values |= {f"c{i}": int(c) for i, c in enumerate(table["complete"])}
+        values |= {"complete": int(table["complete"].sum())}
+        rels = [Relation("cases", tuple(f"p{i}" for i in range(len(table)))),
+                Relation("complete", tuple(f"c{i}" for i in range(len(table))))]  # fmt: skip
+        hidden = [f"p{i}" for i in range(10, len(table))] + [f"c{i}" for i in range(10, len(table))]
+        prot = protect(values, rels, below, unpublished=hidden, exact={"cases", "complete"})
+        rate_cols = [c for c in shown.columns if c.startswith("met_rate") or c == "share"]
+        keep = pd.Series([not prot.hidden(f"p{i}") for i in range(len(shown))], index=shown.index)
+        shown = shown.assign(cases=[prot.text(f"p{i}") for i in range(len(shown))],
+                             complete=[_complete_shown(prot, i, bool(keep.iloc[i]), values) for i in range(len(shown))],
+                             **{c: shown[c].where(keep) for c in rate_cols})  # fmt: skip
+    rates = tuple(c for c in shown.columns if c.startswith("met_rate") or c == "share")
+    out["paths"] = _table(shown, rates=rates)
+    out["paths_note"] = (f"The {min(10, len(table))} most common of {len(table)} paths through the process "
+                         "(flowmap variants): loops folded as (a → b) ×2; met rates over each path's "
+                         "cases.")  # fmt: skip
+    return out
+
+
+def _complete_shown(prot: Protected, i: int, cases_shown: bool, values: dict[str, int]) -> str:
+    """A path's complete count: it is at most the path's cases, so where those are hidden it is hidden too
+    (a 0 tells nothing and is shown)."""
+    cell = f"c{i}"
+    if cases_shown or values[cell] == 0 or prot.hidden(cell):
+        return prot.text(cell)
+    return "*"
 
 
 def _problem_rows(ledger: Any, key: str | None, first: int = 20) -> dict[str, Any]:

@@ -29,7 +29,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from flowmap.analysis.metrics import target_table
-from flowmap.analysis.replay import Replay, replay, window
+from flowmap.analysis.replay import replay, window
+from flowmap.analysis.variants import case_days
 from flowmap.errors import FlowmapError
 from flowmap.model.clock import clock_days
 from flowmap.model.process import Process
@@ -112,22 +113,6 @@ class Backtest:
         return out
 
 
-def _case_days(process: Process, result: Replay) -> npt.NDArray[np.float64]:
-    """Complete cases' durations: first entry to the entry to their end step, in the process clock."""
-    v = result.visits
-    if not len(v):
-        return np.array([])
-    case = v["case_id"].astype(str).to_numpy()
-    first = np.r_[True, case[1:] != case[:-1]]
-    last = np.r_[case[1:] != case[:-1], True]
-    ends = set(process.end_steps)
-    done = last & v["step"].astype(str).isin(ends).to_numpy()
-    start_of = pd.Series(v["entered"].to_numpy()[first], index=case[first])
-    end_at = v["entered"].to_numpy()[done]
-    started = start_of.reindex(case[done]).to_numpy()
-    return clock_days(started, end_at, clock=process.clock, calendar=process.calendar)
-
-
 def backtest(process: Process, events: Any, holdout: Any, *, changes: Sequence[Change] = (), runs: int = 300,
              seed: int = 1, as_of: Any = None) -> Backtest:  # fmt: skip
     """Fit before ``holdout``, simulate the cases that began after it, compare with what happened to them."""
@@ -193,7 +178,7 @@ def backtest(process: Process, events: Any, holdout: Any, *, changes: Sequence[C
 
     sim_case = clock_days(at(w.arrive[trace.case[firsts]]), at(trace.time[firsts]), clock=process.clock,
                           calendar=process.calendar)  # fmt: skip
-    obs_case = _case_days(process, after)
+    obs_case = case_days(after).to_numpy(dtype=float)
     emd_case = round(float(wasserstein_distance(sim_case, obs_case)), 3) if len(sim_case) and len(obs_case) else None
     return Backtest(holdout=cut.date(), as_of=full.as_of.date(), cases_before=n_before, cases_after=n_after,
                     runs=runs, seed=seed, changes=tuple(c.name for c in changes), rows=tuple(rows),
