@@ -77,6 +77,11 @@ def main() -> None:
         "-o",
         str(out / "referral-form-simulation.json"),
     )
+    # The workshop views: the queue building, work in progress over time, the common paths.
+    po, po_events = "processes/permanence-order.yaml", "examples/data/permanence-events.csv"
+    run("animate", po, po_events, "-o", str(out / "permanence-order-replay.svg"))
+    run("wip", po, po_events, "--per", "month", "-o", str(out / "permanence-order-wip.svg"))
+    run("variants", po, po_events, "--top", "5", "-o", str(out / "permanence-order-paths.csv"))
     run("report", "processes/legal-advice.yaml", "examples/data/legal-advice-tracker.csv", "--pdsa",
         "examples/pdsa-legal-advice.yaml", "--change", "processes/changes/referral-form.yaml", "--suppress-below", "5",
         "-o", str(out / "legal-advice-report.html"))  # fmt: skip
@@ -87,6 +92,10 @@ def main() -> None:
     for f in sorted(out.iterdir()):
         print(f"  {f.name}")
     print(f"\nOpen the reports first: {out / 'legal-advice-report.html'} and {out / 'permanence-order-report.html'}")
+    print(
+        f"For a workshop: {out / 'permanence-order-replay.svg'} (the cases moving, in a browser) and "
+        f"{out / 'permanence-order-wip.svg'} (work in progress over time)"
+    )
 
 
 if __name__ == "__main__":

@@ -408,6 +408,76 @@ def wip_cmd(
     click.echo(f"wrote {output} ({table['period'].nunique()} {per}s, as of {result.as_of.date()})")
 
 
+@cli.command("animate")
+@click.argument("process_path", metavar="PROCESS", type=in_path())
+@click.argument("events", type=in_path())
+@click.option("-o", "--output", type=out_path(), required=True,
+              help="replay.svg or replay.html (animated); with --frames, frames.pdf or frames.png.")  # fmt: skip
+@click.option("--duration", type=float, default=60.0, show_default=True, metavar="SECONDS",
+              help="How long the whole timeline takes to play (it loops).")  # fmt: skip
+@click.option("--per", type=click.Choice(["day", "week"]), default="day", show_default=True,
+              help="The date counter and the waiting counts change each day or each week.")  # fmt: skip
+@click.option("--frames", type=int, metavar="N", help="For print: N snapshots at evenly spaced dates instead.")
+@click.option("--variant", type=click.IntRange(min=1), metavar="K",
+              help="Only the cases of the K-th most common path (see `flowmap variants`).")  # fmt: skip
+@click.option("--title", help="Title (default: the process title).")
+@click.option("--renderer", type=click.Choice(["auto", "system", "wasm"]), default="auto", show_default=True,
+              help="Graphviz for the layout: system dot, or the bundled WebAssembly build.")  # fmt: skip
+@window_options
+@pseudonymise_option
+@event_options
+@user_errors
+def animate_cmd(
+    process_path: Path,
+    events: Path,
+    output: Path,
+    duration: float,
+    per: str,
+    frames: int | None,
+    variant: int | None,
+    title: str | None,
+    renderer: Literal["auto", "system", "wasm"],
+    pseudonymise: str | None,
+    **opts: Any,
+) -> None:
+    """Watch the queue build: the map, with each case a token moving along the moves it made.
+
+    Plays offline in any browser (SVG animation, no script). Each step shows how
+    many cases wait there; a token turns amber, then red, as it overstays the
+    step's target. --frames N writes N still snapshots for print instead.
+    """
+    from flowmap.io import write_bytes, write_text
+    from flowmap.render.animate import animate_html, animate_svg, frame_scenes, frames_pdf
+    from flowmap.render.layout import layout
+    from flowmap.render.scene import to_png
+
+    result = replay_events(process_path, events, opts)
+    if variant is not None:
+        result = _variant(result, variant, process_path, events, opts)
+    lay = layout(result.process, renderer=renderer)
+    ext = output.suffix.lower()
+    if frames is not None:
+        if ext not in (".pdf", ".png"):
+            raise UserError(f"--frames writes .pdf (a page each) or .png (a file each), not {output.name}")
+        scenes = frame_scenes(result, lay, frames)
+        if ext == ".pdf":
+            write_bytes(output, frames_pdf(scenes))
+            click.echo(f"wrote {output}: {len(scenes)} frames")
+            return
+        width = len(str(len(scenes)))
+        for i, scene in enumerate(scenes, 1):
+            write_bytes(output.with_name(f"{output.stem}-{i:0{width}d}.png"), to_png(scene))
+        click.echo(f"wrote {len(scenes)} frames: {output.with_name(f'{output.stem}-{1:0{width}d}.png')} and on")
+        return
+    if ext not in (".svg", ".html", ".htm"):
+        raise UserError(f"cannot write an animation to {output.name}: use .svg or .html (or --frames with .pdf/.png)")
+    svg = animate_svg(result, lay, duration=duration, per=per, key=pseudonymise, title=title)
+    write_text(output, svg if ext == ".svg" else animate_html(svg, title or result.process.title))
+    size = output.stat().st_size
+    click.echo(f"wrote {output} ({size / 1e6:.1f} MB; {duration:g} s from {result.visits['entered'].min().date()} "
+               f"to {result.as_of.date()}): open it in a browser")  # fmt: skip
+
+
 @cli.command("map")
 @click.argument("process_path", metavar="PROCESS", type=in_path())
 @click.argument("events", required=False, type=in_path())

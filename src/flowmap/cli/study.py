@@ -132,6 +132,7 @@ def chart(
 @click.option("--seed", type=int, default=1, show_default=True, help="Simulation seed, with --change.")
 @suppress_option
 @coarsen_option
+@click.option("--animate", is_flag=True, help="Embed the animated map (flowmap animate): the cases moving, no script.")
 @click.option("--due-within", "due_within", type=click.FloatRange(min=0), metavar="DAYS",
               help="The 'Due in the next DAYS' table (default: 10 on a working-day clock, else 14).")  # fmt: skip
 @window_options
@@ -155,6 +156,7 @@ def report(
     problems_path: Path | None,
     due_within: float | None,
     coarsen: str | None,
+    animate: bool,
     **opts: Any,
 ) -> None:
     """Write one self-contained HTML report a manager can open offline and print on A4.
@@ -172,7 +174,8 @@ def report(
     log = load_pdsa(pdsa_path) if pdsa_path else None
     changes = [load_change(c, result.process) for c in change_paths]
     write_report(output, result, pdsa=log, changes=changes, suppress_below=suppress_below, key=pseudonymise,
-                 runs=runs, seed=seed, renderer=renderer, due_within=due_within, coarsen=coarsen)  # fmt: skip
+                 runs=runs, seed=seed, renderer=renderer, due_within=due_within, coarsen=coarsen,
+                 animate=animate)  # fmt: skip
     click.echo(f"wrote {output}: open it in any browser; it needs no network and prints on A4")
     write_problems(result.ledger, problems_path, pseudonymise)
 

@@ -97,6 +97,7 @@ def report_html(
     renderer: Renderer = "auto",
     due_within: float | None = None,
     coarsen: str | None = None,
+    animate: bool = False,
 ) -> str:
     """The report as HTML text.
 
@@ -116,6 +117,9 @@ def report_html(
     due_within
         The "Due in the next N days" table's N, in each target's clock
         (default: 10 on a working-day process clock, else 14).
+    animate
+        Embed the animated map (``flowmap animate``) inline: the cases moving
+        on the map, with no script.
     coarsen
         ``month`` or ``quarter``: case-level dates (the open-case tables, each
         case's point on a run chart, the data's first and last events) shown
@@ -180,6 +184,7 @@ def report_html(
         simulation=_simulation(result, changes, runs=runs, seed=seed),
         forecast=_forecast(result, key=key, coarsen=coarsen, below=t, seed=seed),
         flow=_flow(result, pdsa, below=t),
+        animation=_animation(result, renderer, key) if animate else None,
         ledger=result.ledger.lines(),
         problems=_problem_rows(result.ledger, key),
         method=method_notes(result, suppress_below=t, pseudonymised=bool(key)),
@@ -355,6 +360,16 @@ def _flow(result: Replay, pdsa: PdsaLog | None, *, below: int | None) -> dict[st
                          "(flowmap variants): loops folded as (a → b) ×2; met rates over each path's "
                          "cases.")  # fmt: skip
     return out
+
+
+def _animation(result: Replay, renderer: Renderer, key: str | None) -> Markup | None:
+    """``report --animate``: the animated map, inline (SVG animation, no script)."""
+    from flowmap.render.animate import animate_svg
+    from flowmap.render.layout import layout
+
+    if not len(result.visits):
+        return None
+    return _svg(animate_svg(result, layout(result.process, renderer=renderer), key=key).encode("utf-8"))
 
 
 def _complete_shown(prot: Protected, i: int, cases_shown: bool, values: dict[str, int]) -> str:
