@@ -44,6 +44,12 @@ def pictures() -> dict[str, bytes]:
     pdsa = load_pdsa(ROOT / "examples" / "pdsa-legal-advice.yaml")
     out["legal-advice-wip.svg"] = wip_figure(legal, wip(result, per="week"), pdsa=pdsa)
     out["permanence-order-wip.svg"] = wip_figure(po, wip(po_result, per="month"))
+    from flowmap.render.animate import frame_scenes
+    from flowmap.render.layout import layout
+    from flowmap.render.scene import to_svg
+
+    still = frame_scenes(po_result, layout(po, renderer="wasm"), 3)[1]  # the middle of three frames for print
+    out["permanence-order-frame.svg"] = to_svg(still).encode("utf-8")
     return out
 
 

@@ -327,7 +327,7 @@ def frame_scenes(result: Replay, lay: Layout, n: int) -> list[Any]:
                   ("worse", "some cases over the step's target"),
                   ("mixed", "cases waiting, none over target")]  # fmt: skip
         sub = f"as at {day} (frame {len(out) + 1} of {len(picks)})"
-        out.append(map_scene(result.process, lay, notes=StepNotes(notes, legend, sub), metric=None,
+        out.append(map_scene(result.process, lay, notes=StepNotes(notes, legend, sub, badges=False), metric=None,
                              title=f"{result.process.title}: {day}"))  # fmt: skip
     return out
 

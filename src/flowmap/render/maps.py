@@ -78,6 +78,7 @@ class StepNotes:
     steps: dict[str, tuple[str, list[str]]]
     legend: list[tuple[str, str]]
     subtitle: str
+    badges: bool = True  # write each verdict in a tab on its box (compare); off for animation frames
 
 
 def compare_notes(verdicts: dict[str, tuple[str, list[str]]], sides: str) -> StepNotes:
@@ -439,7 +440,7 @@ def _draw_steps(scene: Scene, page: _Page, metrics: MapMetrics | None, metric: M
         for line in lines:
             scene.add(Text(b.cx, y, line, size=9, fill="#222222", opacity=op))
             y += 11.5
-        if page.notes is not None and status != "none":
+        if page.notes is not None and status != "none" and page.notes.badges:
             _badge(scene, b, status.upper(), STROKE[status], size=8.5)
         if case is not None and s.id in visited:
             order = [i + 1 for i, sid in enumerate(case.visits["step"]) if sid == s.id]
