@@ -44,6 +44,7 @@ pytest: $(VENV)/.dev-installed
 docs: $(VENV)/.dev-installed
 	$(BIN)/cog -r docs/cli.md
 	$(BIN)/flowmap schema > docs/schema/process-1.json
+	$(BIN)/flowmap schema --change > docs/schema/change-1.json
 	$(BIN)/python docs/make_pictures.py
 
 # Regenerate golden files after a deliberate change to an output format.

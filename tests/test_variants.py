@@ -58,10 +58,7 @@ def test_the_variants_table_matches_the_hand_worked_cases() -> None:
 
 
 def test_where_path_keeps_the_cases_of_one_path(tmp_path: Path) -> None:
-    path = tmp_path / "e.csv"
-    log().to_csv(path, index=False)
-    proc = tmp_path / "p.yaml"
-    proc.write_text(PROCESS, encoding="utf-8")
+    proc, path = files(tmp_path)
     one = replay_file(proc, path, where=["path = a > b > c > b > d"], as_of="2025-03-30")
     assert sorted(one.cases["case_id"].astype(str)) == ["k4", "k5"]
     rest = replay_file(proc, path, where=["path!=a>b>d"], as_of="2025-03-30")
@@ -70,11 +67,17 @@ def test_where_path_keeps_the_cases_of_one_path(tmp_path: Path) -> None:
         replay_file(proc, path, where=["path=a>c"])
 
 
-def test_map_variant_draws_one_path_and_refuses_one_beyond_the_paths(tmp_path: Path, runner) -> None:  # type: ignore[no-untyped-def]
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    """The hand-worked process and log, written out."""
     path = tmp_path / "e.csv"
     log().to_csv(path, index=False)
     proc = tmp_path / "p.yaml"
     proc.write_text(PROCESS, encoding="utf-8")
+    return proc, path
+
+
+def test_map_variant_draws_one_path_and_refuses_one_beyond_the_paths(tmp_path: Path, runner) -> None:  # type: ignore[no-untyped-def]
+    proc, path = files(tmp_path)
     out = tmp_path / "m.svg"
     result = runner.invoke(cli, ["map", str(proc), str(path), "--variant", "2", "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -84,10 +87,7 @@ def test_map_variant_draws_one_path_and_refuses_one_beyond_the_paths(tmp_path: P
 
 
 def test_the_variants_command_folds_loops_and_writes_the_table(tmp_path: Path, runner) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "e.csv"
-    log().to_csv(path, index=False)
-    proc = tmp_path / "p.yaml"
-    proc.write_text(PROCESS, encoding="utf-8")
+    proc, path = files(tmp_path)
     out = tmp_path / "v.csv"
     result = runner.invoke(cli, ["variants", str(proc), str(path), "--to", "2025-03-30", "-o", str(out)])
     assert result.exit_code == 0, result.output

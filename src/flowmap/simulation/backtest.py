@@ -35,6 +35,7 @@ from flowmap.errors import FlowmapError
 from flowmap.model.clock import clock_days
 from flowmap.model.process import Process
 from flowmap.simulation.change import Change, apply_change
+from flowmap.simulation.check import CheckRow, versus
 from flowmap.simulation.model import Model, fit
 from flowmap.simulation.results import Estimate, judged_runs, run_stats
 
@@ -42,21 +43,6 @@ __all__ = ["MIN_SIDE", "Backtest", "backtest"]
 
 MIN_SIDE = 10
 """Fewer cases than this on either side of the holdout date, and a back-test says nothing."""
-
-
-@dataclass(frozen=True)
-class BacktestRow:
-    target: str
-    label: str
-    measure: str  # met_rate or median_days
-    observed: float | None
-    simulated: Estimate
-    inside: bool | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "measure": self.measure, "observed": self.observed,
-                "simulated": self.simulated.value, "ci": self.simulated.interval,
-                "inside": self.inside}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -68,7 +54,7 @@ class Backtest:
     runs: int
     seed: int
     changes: tuple[str, ...]
-    rows: tuple[BacktestRow, ...]
+    rows: tuple[CheckRow, ...]
     emd_case_days: float | None  # earth mover's distance, case durations (days)
     emd_target_days: dict[str, float | None]
 
@@ -161,12 +147,7 @@ def backtest(process: Process, events: Any, holdout: Any, *, changes: Sequence[C
         emd_targets[t.id] = round(float(wasserstein_distance(a, b)), 3) if len(a) and len(b) else None
         for measure in ("met_rate", "median_days"):
             est = Estimate.over(stats[(t.id, measure)])
-            value = observed.get((t.id, measure), math.nan)
-            obs = None if math.isnan(value) else round(value, 4)
-            inside = None
-            if obs is not None and est.low is not None and est.high is not None:
-                inside = est.low - 1e-9 <= obs <= est.high + 1e-9
-            rows.append(BacktestRow(t.id, t.display_label, measure, obs, est, inside))
+            rows.append(versus(t.id, t.display_label, measure, observed.get((t.id, measure), math.nan), est))
     # case durations: simulated complete cases (arrival to end step) against the real ones
     is_end = np.array([s in model.ends for s in model.steps], dtype=bool)
     ends = np.flatnonzero(is_end[trace.step])

@@ -19,7 +19,7 @@ from flowmap.analysis.replay import Replay
 from flowmap.simulation.model import Model
 from flowmap.simulation.results import Estimate, SimulationResult
 
-__all__ = ["CheckRow", "baseline_check", "check_sentences", "check_table"]
+__all__ = ["CheckRow", "baseline_check", "check_sentences", "check_table", "versus"]
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,17 @@ def baseline_check(result: Replay, sim: SimulationResult) -> list[CheckRow]:
         for measure, est in (("met_rate", ms.met_rate), ("median_days", ms.median_days)):
             if est is None:
                 continue
-            value = observed.get((t.id, measure), math.nan)
-            obs = None if math.isnan(value) else round(value, 4)
-            inside = None
-            if obs is not None and est.low is not None and est.high is not None:
-                inside = est.low - 1e-9 <= obs <= est.high + 1e-9
-            rows.append(CheckRow(t.id, t.display_label, measure, obs, est, inside))
+            rows.append(versus(t.id, t.display_label, measure, observed.get((t.id, measure), math.nan), est))
     return rows
+
+
+def versus(target: str, label: str, measure: str, value: float, est: Estimate) -> CheckRow:
+    """An observed value (NaN: none) against a simulated estimate: inside its 95% interval or not."""
+    obs = None if math.isnan(value) else round(value, 4)
+    inside = None
+    if obs is not None and est.low is not None and est.high is not None:
+        inside = est.low - 1e-9 <= obs <= est.high + 1e-9
+    return CheckRow(target, label, measure, obs, est, inside)
 
 
 def _show(measure: str, v: float | None) -> str:
