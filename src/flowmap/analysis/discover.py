@@ -69,12 +69,16 @@ def discover(log: EventLog, *, process_id: str = "discovered", title: str | None
         YAML text that passes ``flowmap validate``.
     """
     free = _free_process(log)
-    result = replay(free, log)  # every name a step, nothing declared: replay gives visits and moves
+    first_pass = replay(free, log)  # every name a step, nothing declared: replay gives visits and moves
+    codes = first_pass.visit_codes()
+    # Order steps by where they tend to happen in a case (median visit number), then by name.
+    order = pd.Series(codes.seq).groupby(first_pass.visits["step"].astype(str).to_numpy()).median()
+    ranked = sorted(free.steps, key=lambda s: (float(order.get(s.id, np.inf)), s.id))
+    # Replay breaks same-time ties by the steps' order in the file, so count the moves with the draft's own
+    # order: replaying the log against its draft then finds exactly these moves, and no deviation.
+    result = replay(Process(id="free", title="free", steps=tuple(ranked)), log)
     visits = result.visits
     codes = result.visit_codes()
-    # Order steps by where they tend to happen in a case (median visit number), then by name.
-    order = pd.Series(codes.seq).groupby(visits["step"].astype(str).to_numpy()).median().sort_values(kind="stable")
-    ranked = sorted(free.steps, key=lambda s: (float(order.get(s.id, np.inf)), s.id))
     edges = edge_table(result)
     outgoing = Counter(edges["from"]) if len(edges) else Counter()
     firsts = Counter(visits.loc[codes.seq == 0, "step"].astype(str))
