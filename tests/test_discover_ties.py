@@ -40,8 +40,9 @@ def test_every_public_log_in_the_repo_replays_against_its_own_draft_without_devi
 @settings(max_examples=40, deadline=None)
 @given(cases=st.lists(st.lists(st.tuples(st.sampled_from("ABCDEF"), st.integers(0, 3)), min_size=1, max_size=8),
                       min_size=1, max_size=12))  # fmt: skip
-def test_generated_logs_with_ties_replay_against_their_draft_without_deviation(cases: list[list[tuple[str, int]]],
-                                                                              tmp_path_factory: pytest.TempPathFactory) -> None:  # fmt: skip
+def test_generated_logs_with_ties_replay_against_their_draft_without_deviation(
+    cases: list[list[tuple[str, int]]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
     rows = []
     for i, events in enumerate(cases):
         day = 0
