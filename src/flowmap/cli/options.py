@@ -65,6 +65,13 @@ def event_options(fn: F) -> F:
             callback=_delimiter,
             help="CSV separator: one character, or \\t, tab, comma, semicolon, pipe (default: detected).",
         ),
+        click.option(
+            "--keep-duplicates",
+            "keep_duplicates",
+            is_flag=True,
+            help="Keep rows that exactly repeat an earlier one as events of their own (default: set aside, "
+            "as a tracker pasted twice needs; a process-mining log may mean them).",
+        ),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -72,7 +79,7 @@ def event_options(fn: F) -> F:
 
 
 READ_KEYS = ("case_col", "event_col", "time_col", "sheet", "header_row", "monthfirst", "encoding", "delimiter",
-              "not_yet")  # fmt: skip
+              "not_yet", "keep_duplicates")  # fmt: skip
 
 
 def read_options(opts: dict[str, Any]) -> dict[str, Any]:
@@ -81,6 +88,7 @@ def read_options(opts: dict[str, Any]) -> dict[str, Any]:
     out["monthfirst"] = bool(out["monthfirst"])
     out["encoding"] = out["encoding"] or "utf-8"
     out["not_yet"] = tuple(out["not_yet"] or ())
+    out["keep_duplicates"] = bool(out["keep_duplicates"])
     return out
 
 

@@ -51,7 +51,21 @@ def read(events: Path, process: Any, opts: dict[str, Any]) -> Any:
     """Read an event file with the command's read options."""
     from flowmap.events.read import read_events
 
-    return read_events(events, process=process, **read_options(opts))
+    log = read_events(events, process=process, **read_options(opts))
+    say_duplicates(log.ledger, events)
+    return log
+
+
+def say_duplicates(ledger: Any, source: Path) -> None:
+    """One line when an XES or Parquet log had more than 1% of its rows set aside as exact duplicates: in a
+    process-mining log they may be meant, and --keep-duplicates keeps them."""
+    name = source.name.lower()
+    if not name.endswith((".xes", ".xes.gz", ".parquet", ".parq")) or not ledger.read:
+        return
+    n = sum(s.count for s in ledger.set_aside if s.reason == "duplicate")
+    if n > 0.01 * ledger.read:
+        click.echo(f"note: {n:,} of {ledger.read:,} {ledger.unit}s ({n / ledger.read:.0%}) exactly repeat an earlier "
+                   "one and were set aside; --keep-duplicates keeps them", err=True)  # fmt: skip
 
 
 def _check_key_file(opts: dict[str, Any]) -> str | None:
@@ -85,6 +99,7 @@ def replay_events(process_path: Path, events: Path, opts: dict[str, Any]) -> Any
                              scheduler=opts.get("scheduler"), progress=progress.advance,
                              **read_options(opts))  # fmt: skip
     write_key_file(result.cases["case_id"].astype(str), opts)
+    say_duplicates(result.ledger, Path(events))
     return result
 
 

@@ -72,6 +72,7 @@ class ReadOptions:
     delimiter: str | None = None
     not_yet: tuple[str, ...] = ()
     timezone: str | None = None
+    keep_duplicates: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ def read_events(
     delimiter: str | None = None,
     not_yet: Sequence[str] = (),
     timezone: str | None = None,
+    keep_duplicates: bool = False,
 ) -> EventLog:
     """Read an event file (or DataFrame) into the canonical table.
 
@@ -158,7 +160,7 @@ def read_events(
     opts = ReadOptions(case_col=case_col, event_col=event_col, time_col=time_col, sheet=sheet,
                        header_row=header_row, monthfirst=monthfirst, encoding=encoding,
                        delimiter=normalise_delimiter(delimiter), not_yet=tuple(not_yet),
-                       timezone=timezone)  # fmt: skip
+                       timezone=timezone, keep_duplicates=keep_duplicates)  # fmt: skip
     name, raw = _read_raw(source, opts, process)
     return _canonical(name, raw, opts, process)
 
@@ -287,7 +289,8 @@ def _canonical(name: str, raw: RawTable, opts: ReadOptions, process: Process | N
         events, raw_time = events[keep].reset_index(drop=True), raw_time[keep].reset_index(drop=True)
     ts, outside = read_dates(raw_time, timezone=tz, monthfirst=opts.monthfirst, excel_serials=raw.excel_serials)
     events.insert(2, "timestamp", ts.to_numpy())
-    events, ledger = _set_aside(events, ledger, raw_time, outside, columns=(case, event, time))
+    events, ledger = _set_aside(events, ledger, raw_time, outside, columns=(case, event, time),
+                                keep_duplicates=opts.keep_duplicates)  # fmt: skip
     return EventLog(events=_categorise(events), ledger=ledger, columns={"case": case, "event": event, "time": time},
                     shape="long", found=found)  # fmt: skip
 
@@ -487,6 +490,7 @@ def _set_aside(
     *,
     columns: tuple[str, str, str] | None = None,
     cell_columns: npt.NDArray[np.object_] | None = None,
+    keep_duplicates: bool = False,
 ) -> tuple[pd.DataFrame, Ledger]:
     """Set aside rows with no case, no event, a date that cannot be read or is out of range, and duplicates.
 
@@ -530,6 +534,12 @@ def _set_aside(
     kept = frame.iloc[kept_idx]
     dup_cols = [c for c in kept.columns if c not in ("row", "column")]  # a tracker's attributes repeat per cell
     dup = kept[dup_cols].duplicated(keep="first").to_numpy()
+    if keep_duplicates:
+        n = int(dup.sum())
+        if n:
+            ledger = ledger.note(f"--keep-duplicates: {n:,} exact duplicate{'s' if n != 1 else ''} of earlier rows "
+                                 "kept as events of their own")  # fmt: skip
+        return kept, ledger
     d = kept_idx[dup]
     dmask = np.zeros(len(frame), dtype=bool)
     dmask[d] = True
@@ -623,7 +633,8 @@ def _wide(
     ts, outside = read_dates(raw_time, timezone=tz, monthfirst=opts.monthfirst, excel_serials=excel_serials)
     frame.insert(2, "timestamp", ts.to_numpy())
     cell_cols = frame["column"].to_numpy(dtype=object)
-    frame, ledger = _set_aside(frame, ledger, raw_time, outside, cell_columns=cell_cols)
+    frame, ledger = _set_aside(frame, ledger, raw_time, outside, cell_columns=cell_cols,
+                               keep_duplicates=opts.keep_duplicates)  # fmt: skip
     frame = _categorise(frame)
     frame["column"] = frame["column"].astype("category")
     return frame, ledger
