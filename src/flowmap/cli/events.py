@@ -311,6 +311,62 @@ def discover(events: Path, output: Path, process_id: str | None, **opts: Any) ->
     click.echo(f"wrote {output}: edit it, then check it with `flowmap validate {output}`")
 
 
+@cli.command("export")
+@click.argument("events", type=in_path())
+@click.option("-o", "--output", type=out_path(), required=True,
+              help="The events, normalised: log.xes (XES with the concept, time, lifecycle and org extensions), "
+                   "log.csv or log.parquet.")  # fmt: skip
+@click.option("--process", "process_path", type=in_path(), help="A process file: needed to read a tracker.")
+@click.option(
+    "--timezone",
+    "timezone",
+    metavar="TZ",
+    help="The time zone of the dates, for the XES offsets (default: the process's, else Europe/London).",
+)
+@coarsen_option
+@pseudonymise_option
+@event_options
+@user_errors
+def export_cmd(
+    events: Path,
+    output: Path,
+    process_path: Path | None,
+    timezone: str | None,
+    coarsen: str | None,
+    pseudonymise: str | None,
+    **opts: Any,
+) -> None:
+    """Write an event file (any format flowmap reads, trackers too) as XES, CSV or Parquet.
+
+    One row per event, in case then time order: case_id, event, timestamp and
+    the file's other columns. --pseudonymise replaces the case ids;
+    --coarsen-dates keeps only the month or quarter of each date (in XES, the
+    first day of it).
+    """
+    from flowmap.files.process import load_process
+    from flowmap.io import write_events, write_text
+    from flowmap.privacy import pseudonymise as hide_ids
+
+    ext = "".join(output.suffixes[-2:]).lower() if output.suffix.lower() == ".gz" else output.suffix.lower()
+    if ext not in (".xes", ".csv", ".parquet"):
+        raise UserError(f"cannot export events to {output.name}: use .xes, .csv or .parquet")
+    process = load_process(process_path) if process_path else None
+    log = read(events, process, opts)
+    frame = hide_ids(log.events.drop(columns=[c for c in ("row", "column") if c in log.events.columns]), pseudonymise)
+    if coarsen:
+        start = frame["timestamp"].dt.to_period("M" if coarsen == "month" else "Q").dt.start_time
+        frame = frame.assign(timestamp=start)
+    frame = frame.sort_values(["case_id", "timestamp"], kind="stable").reset_index(drop=True)
+    tz = timezone or (process.timezone if process is not None else "Europe/London")
+    if ext == ".xes":
+        from flowmap.events.writers import xes_text
+
+        write_text(output, xes_text(frame, timezone=tz, name=events.name))
+    else:
+        write_events(frame, output)
+    click.echo(f"wrote {output}: {frame['case_id'].nunique():,} cases, {len(frame):,} events")
+
+
 @cli.command("variants")
 @click.argument("process_path", metavar="PROCESS", type=in_path())
 @click.argument("events", type=in_path())
