@@ -72,3 +72,14 @@ def test_pm4py_reads_flowmaps_xes_as_the_same_events(tmp_path: Path, runner) -> 
     assert theirs["case:concept:name"].nunique() == ours["case_id"].nunique()
     assert sorted(theirs["concept:name"].astype(str)) == sorted(ours["event"].astype(str))
     assert (theirs["lifecycle:transition"] == "complete").all()
+
+
+def test_synth_writes_pm4pys_column_names_on_request(tmp_path: Path, runner) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "s.csv"
+    r = runner.invoke(cli, ["synth", str(PROCESSES / "complaints.yaml"), "--cases", "20", "--columns", "pm4py",
+                            "-o", str(out)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    frame = pd.read_csv(out)
+    assert frame.columns.tolist() == ["case:concept:name", "concept:name", "time:timestamp"]
+    assert frame["case:concept:name"].iloc[0] == "S-00"  # cases numbered in the order they arrive
+    assert read_events(out).events["case_id"].nunique() == 20

@@ -119,7 +119,12 @@ def simulate_cmd(
 @click.option("-c", "--change", "change_path", type=in_path(), help="Apply a change file.")
 @click.option("--cases", type=int, required=True, help="How many cases.")
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--start", default="2025-01-06", show_default=True, help="Date the first case arrives.")
+@click.option(
+    "--start", default=None, help="Date the first case arrives (default: the data's first start, else 2025-01-06)."
+)
+@click.option("--columns", type=click.Choice(["flowmap", "pm4py"]), default="flowmap", show_default=True,
+              help="Column names: case_id, event, timestamp; or pm4py's case:concept:name, concept:name, "
+                   "time:timestamp.")  # fmt: skip
 @click.option("-o", "--output", type=out_path(), required=True,
               help="Event log to write: .csv or .parquet.")  # fmt: skip
 @event_options
@@ -130,7 +135,8 @@ def synth(
     change_path: Path | None,
     cases: int,
     seed: int,
-    start: str,
+    start: str | None,
+    columns: str,
     output: Path,
     **opts: Any,
 ) -> None:
@@ -147,6 +153,9 @@ def synth(
     if change_path is not None:
         model = apply_change(model, load_change(change_path, model.process))
     frame = synthesize(model, cases=cases, seed=seed, start=start)
+    if columns == "pm4py":
+        frame = frame.rename(columns={"case_id": "case:concept:name", "event": "concept:name",
+                                      "timestamp": "time:timestamp"})  # fmt: skip
     write_events(frame, output)
     click.echo(f"wrote {output}: {cases} cases, {len(frame)} events")
 

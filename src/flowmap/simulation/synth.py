@@ -38,15 +38,17 @@ def synthesize(model: Model, *, cases: int, seed: int = 1, start: str | pd.Times
     _, tr, _ = judged_runs(model, w)
     names = np.array([model.events.get(s, s) for s in model.steps], dtype=object)
     width = len(str(cases))
+    number = np.empty(cases, dtype=np.int64)  # cases numbered in the order they arrive
+    number[np.argsort(w.arrive, kind="stable")] = np.arange(cases)
     origin = np.datetime64(model.origin, "ns")
     frame = pd.DataFrame(
         {
-            "case_id": np.char.add("S-", np.char.zfill(tr.case.astype(str), width)),
+            "case_id": np.char.add("S-", np.char.zfill(number[tr.case].astype(str), width)),
             "event": names[tr.step],
             "timestamp": origin + np.round(tr.time * 86_400e9).astype(np.int64).astype("m8[ns]"),
         }
     )
-    return frame.reset_index(drop=True)
+    return frame.sort_values(["case_id", "timestamp"], kind="stable").reset_index(drop=True)
 
 
 def log_as_of(model: Model, *, cases: int, seed: int = 1) -> pd.Timestamp:
