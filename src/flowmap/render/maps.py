@@ -300,6 +300,7 @@ def map_scene(
                  counts=_edge_counts(metrics), medians=_edge_medians(metrics), notes=notes)  # fmt: skip
     _draw_lanes(scene, page)
     _draw_brackets(scene, page, marks, labels=False)
+    _draw_badges(scene, page)  # before the moves: an arrow into a box stays visible over its tab
     _draw_declared_edges(scene, page, metric, metrics is not None)
     _draw_undeclared_edges(scene, page)
     _draw_steps(scene, page, metrics, metric)
@@ -440,8 +441,6 @@ def _draw_steps(scene: Scene, page: _Page, metrics: MapMetrics | None, metric: M
         for line in lines:
             scene.add(Text(b.cx, y, line, size=9, fill="#222222", opacity=op))
             y += 11.5
-        if page.notes is not None and status != "none" and page.notes.badges:
-            _badge(scene, b, status.upper(), STROKE[status], size=8.5)
         if case is not None and s.id in visited:
             order = [i + 1 for i, sid in enumerate(case.visits["step"]) if sid == s.id]
             badge = ",".join(str(o) for o in order[:4]) + ("…" if len(order) > 4 else "")
@@ -549,6 +548,16 @@ def _draw_brackets(scene: Scene, page: _Page, marks: _Brackets, *, labels: bool)
             else:  # along x, ticks toward the map (up)
                 placed = tuple((p, across + page.oy + q) for p, q in pts)
             scene.add(PathShape(placed, stroke=colour, width=width))
+
+
+def _draw_badges(scene: Scene, page: _Page) -> None:
+    """Each step's verdict (``compare --map``) in a tab on its box's top edge."""
+    if page.notes is None or not page.notes.badges:
+        return
+    for s in page.process.steps:
+        status = page.notes.steps.get(s.id, ("none", []))[0]
+        if status != "none":
+            _badge(scene, page.box(page.lay.nodes[s.id]), status.upper(), STROKE[status], size=8.5)
 
 
 def _badge(scene: Scene, b: Box, text: str, fill: str, *, size: float) -> None:
