@@ -36,6 +36,7 @@ from flowmap.model.clock import add_days
 from flowmap.render.layout import Layout
 from flowmap.render.maps import map_scene
 from flowmap.render.scene import Rect, to_svg
+from flowmap.render.scene import _n as _n  # the scene's own number format, so the header matches
 
 __all__ = ["MAX_TOKENS", "animate_html", "animate_svg", "frame_scenes", "frames_pdf"]
 
@@ -110,11 +111,6 @@ def animate_svg(result: Replay, lay: Layout, *, duration: float = 60.0, per: str
         out.append(_discs(counts, boxes, clock, dur, shift))
     out.append("</svg>\n")
     return "\n".join(out)
-
-
-def _n(v: float) -> str:
-    text = f"{v:.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def _timeline(clock: _Clock, width: float, duration: float, per: str) -> str:

@@ -93,13 +93,10 @@ def _open_state(result: Replay, model: Model) -> tuple[pd.DataFrame, dict[int, n
         "days": np.nan_to_num(cur["days"].to_numpy(dtype=float)),
     })  # fmt: skip
     counts: dict[int, npt.NDArray[np.int16]] = {}
-    pos = {c: i for i, c in enumerate(state["case_id"])}
-    for sid in model.moves_by_visit:
-        rows = (v["step"].astype(str).to_numpy() == sid) & np.isin(case, open_ids)
-        k = np.zeros(len(state), dtype=np.int16)
-        for c, n in pd.Series(case[rows]).value_counts().items():
-            k[pos[str(c)]] = int(n)
-        counts[index[sid]] = k
+    steps = v["step"].astype(str).to_numpy()
+    for sid in model.moves_by_visit:  # visits so far to each step whose moves depend on the visit number
+        seen = pd.Series(case[steps == sid]).value_counts()
+        counts[index[sid]] = np.asarray(seen.reindex(state["case_id"]).fillna(0), dtype=np.int16)
     return state, counts
 
 
