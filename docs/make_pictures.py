@@ -18,8 +18,8 @@ def pictures() -> dict[str, bytes]:
     from flowmap.analysis.metrics import case_journey, map_metrics
     from flowmap.analysis.replay import replay
     from flowmap.events.read import read_events
-    from flowmap.files.process import load_process
     from flowmap.files.pdsa import load_pdsa
+    from flowmap.files.process import load_process
     from flowmap.render.maps import compare_notes, render_map
     from flowmap.spc.compare import compare
 

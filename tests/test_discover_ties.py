@@ -32,7 +32,8 @@ def test_the_tiny_reproducer_has_no_deviation(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["running-example.xes", "receipt.xes.gz", "roadtraffic100traces.xes",
-                                  "interval_event_log.csv", "helpdesk.xes.gz"])  # fmt: skip
+                                  "interval_event_log.csv", "helpdesk.xes.gz", "hospital_log_high.xes.gz",
+                                  "receipt.csv.gz"])  # fmt: skip
 def test_every_public_log_in_the_repo_replays_against_its_own_draft_without_deviation(name: str) -> None:
     assert deviations_against_own_draft(LOGS / name) == 0
 

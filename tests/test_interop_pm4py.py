@@ -29,12 +29,20 @@ pm4py = pytest.importorskip("pm4py", reason="pm4py is the peer for interop tests
 pytestmark = pytest.mark.peer
 
 
+def _instants(events: pd.DataFrame) -> pd.Series:
+    """The events' UTC instants (the wall time less its offset, where the log carries offsets)."""
+    ts = events["timestamp"]
+    if "utc_offset" in events:
+        ts = ts - pd.to_timedelta(events["utc_offset"].astype("int64"), unit="s")
+    return ts.dt.tz_localize("UTC")
+
+
 def _pm4py_dfg(events: pd.DataFrame) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], float], dict[str, int]]:
     df = pd.DataFrame(
         {
             "case:concept:name": events["case_id"].astype(str).to_numpy(),
             "concept:name": events["event"].astype(str).to_numpy(),
-            "time:timestamp": events["timestamp"].to_numpy(),
+            "time:timestamp": _instants(events).to_numpy(),
         }
     )
     with warnings.catch_warnings():
@@ -58,7 +66,8 @@ def _clean_cases(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def _flowmap_edges(events: pd.DataFrame, name: str) -> tuple[pd.DataFrame, object]:
-    log = read_events(events.reset_index(drop=True)[["case_id", "event", "timestamp"]])
+    cols = ["case_id", "event", "timestamp", *(["utc_offset"] if "utc_offset" in events else [])]
+    log = read_events(events.reset_index(drop=True)[cols])
     process = parse_process(discover(log, process_id=name))
     result = replay(process, log)
     edges = edge_table(result)

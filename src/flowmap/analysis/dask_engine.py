@@ -136,6 +136,7 @@ def replay_dask(
     time_col: str | None = None,
     monthfirst: bool = False,
     not_yet: tuple[str, ...] = (),
+    timezone: str | None = None,
     partitions: int | None = None,
     **refused: Any,
 ) -> Replay:
@@ -148,7 +149,7 @@ def replay_dask(
     scheduler
         Address of a running Dask scheduler (``tcp://host:8786``); by default a
         local cluster of ``workers`` processes is started and stopped.
-    monthfirst, not_yet
+    monthfirst, not_yet, timezone
         As for :func:`flowmap.read_events`, applied in every partition.
     partitions
         How many partitions to shuffle cases into (default: as many as read).
@@ -183,7 +184,14 @@ def replay_dask(
     case = _pick(empty, case_col, CASE_NAMES, "case", "--case-col", name)
     event = _pick(empty, event_col, EVENT_NAMES, "event", "--event-col", name)
     time = _pick(empty, time_col, TIME_NAMES, "date", "--time-col", name)
-    opts = {"case_col": case, "event_col": event, "time_col": time, "monthfirst": monthfirst, "not_yet": not_yet}
+    opts = {
+        "case_col": case,
+        "event_col": event,
+        "time_col": time,
+        "monthfirst": monthfirst,
+        "not_yet": not_yet,
+        "timezone": timezone,
+    }
     with client(scheduler, workers=workers):
         sizes = ddf.map_partitions(len).compute()
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
@@ -192,7 +200,7 @@ def replay_dask(
         ddf = dd.from_delayed(numbered, meta=meta)
         when = parse_as_of(as_of)
         if when is None:
-            maxes = ddf.map_partitions(_known_max, process, event, time, process.timezone, monthfirst,
+            maxes = ddf.map_partitions(_known_max, process, event, time, timezone or process.timezone, monthfirst,
                                        meta=("m", "datetime64[ns]")).compute()  # fmt: skip
             maxes = pd.to_datetime(pd.Series(list(maxes))).dropna()
             if maxes.empty:

@@ -285,7 +285,7 @@ def replay(
     visits = _visits_frame(process, va, frames)
     deviations, dev_count = _deviations(process, va, ev.case_ids)
     cases = _cases_frame(va, dev_count, frames)
-    spans = _spans(process, visits, va.complete_case, frames.case, as_of_ts)
+    spans = _spans(process, visits, va.complete_case, frames.case, as_of_ts, va.as_of_offset)
     result = Replay(
         process=process,
         as_of=as_of_ts,
@@ -342,6 +342,8 @@ class _StepEvents:
     ts: npt.NDArray[np.datetime64]
     pos: npt.NDArray[np.int32]
     case_ids: npt.NDArray[np.object_]
+    offset: npt.NDArray[np.int64] | None  # UTC offsets (ns) when the times are instants across a clock change
+    timezone: str
 
 
 def _step_events(process: Process, log: EventLog, as_of: Any) -> tuple[_StepEvents, Ledger, pd.Timestamp]:
@@ -395,9 +397,13 @@ def _step_events(process: Process, log: EventLog, as_of: Any) -> tuple[_StepEven
     kept = raw_case[sel]
     used = np.bincount(kept[kept >= 0], minlength=len(raw_case_ids)) > 0
     case_codes = (np.cumsum(used) - 1)[kept]
-    order = event_order(case_codes, ts[sel], step_pos[sel])
+    offset = frame["utc_offset"].to_numpy(dtype=np.int64)[sel] * 1_000_000_000 if "utc_offset" in frame else None
+    # Events are ordered by instant: in the hour the clocks repeat, wall time alone would swap them.
+    instants = ts[sel] if offset is None else (ts[sel].view(np.int64) - offset).view("M8[ns]")
+    order = event_order(case_codes, instants, step_pos[sel])
     events = _StepEvents(case=case_codes[order], ts=ts[sel][order], pos=step_pos[sel][order],
-                         case_ids=np.asarray(raw_case_ids, dtype=object)[used])  # fmt: skip
+                         case_ids=np.asarray(raw_case_ids, dtype=object)[used],
+                         offset=None if offset is None else offset[order], timezone=log.timezone)  # fmt: skip
     return events, ledger, as_of_ts
 
 
@@ -418,6 +424,16 @@ class _VisitArrays:
     days: npt.NDArray[np.float64]
     target: npt.NDArray[np.float64]
     days_over: npt.NDArray[np.float64]
+    offset: npt.NDArray[np.int64] | None  # per visit, the UTC offset of its entry (instants only)
+    as_of_offset: int
+
+
+def offset_at(when: pd.Timestamp, timezone: str) -> int:
+    """The UTC offset (ns) of a local wall time in ``timezone`` (the first time round in an autumn hour)."""
+    zoned = pd.DatetimeIndex([when]).tz_localize(timezone, ambiguous=np.ones(1, dtype=bool),
+                                                 nonexistent="shift_forward")  # fmt: skip
+    return int(np.asarray(zoned.tz_localize(None), dtype="M8[ns]").view(np.int64)[0]
+               - np.asarray(zoned.tz_convert("UTC").tz_localize(None), dtype="M8[ns]").view(np.int64)[0])  # fmt: skip
 
 
 def _visit_arrays(process: Process, ev: _StepEvents, as_of_ts: pd.Timestamp) -> _VisitArrays:
@@ -443,7 +459,15 @@ def _visit_arrays(process: Process, ev: _StepEvents, as_of_ts: pd.Timestamp) -> 
     complete_case = is_end[v_step[last_of_case]]  # per case, in case-code order
     open_visit = last_of_case & ~np.repeat(complete_case, per_case)
     end_of_visit = np.where(open_visit, np.datetime64(as_of_ts, "ns"), v_left)
-    days = clock_days(v_entered, end_of_visit, clock=process.clock, calendar=process.calendar)
+    v_off, offsets, as_of_off = None, None, 0
+    if ev.offset is not None:
+        as_of_off = offset_at(as_of_ts, ev.timezone)
+        v_off = ev.offset[new_visit]
+        end_off = np.empty(nv, dtype=np.int64)
+        end_off[:-1] = v_off[1:]
+        end_off[last_of_case] = as_of_off
+        offsets = (v_off, end_off)
+    days = clock_days(v_entered, end_of_visit, clock=process.clock, calendar=process.calendar, offsets=offsets)
     days = np.where(open_visit, np.maximum(days, 0.0), days)  # an entry later on the as-of date counts 0
     v_target = targets[v_step]
     for i, st in enumerate(process.steps):  # a target in months allows different days from each entry
@@ -454,7 +478,8 @@ def _visit_arrays(process: Process, ev: _StepEvents, as_of_ts: pd.Timestamp) -> 
     days_over = np.maximum(days - v_target, 0.0)  # NaN where there is no target or no duration
     return _VisitArrays(case=v_case, step=v_step, entered=v_entered, left=v_left, seq=seq, first_of_case=first_of_case,
                         last_of_case=last_of_case, case_start=case_start, open_visit=open_visit,
-                        complete_case=complete_case, days=days, target=v_target, days_over=days_over)  # fmt: skip
+                        complete_case=complete_case, days=days, target=v_target, days_over=days_over, offset=v_off,
+                        as_of_offset=as_of_off)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -479,7 +504,7 @@ class _Frames:
 
 def _visits_frame(process: Process, va: _VisitArrays, f: _Frames) -> pd.DataFrame:
     """The visits table: :data:`VISIT_COLUMNS`, ``lane``, ``open``, and the codes of :meth:`Replay.visit_codes`."""
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "case_id": pd.Categorical.from_codes(va.case, dtype=f.case, validate=False),
             "step": pd.Categorical.from_codes(va.step, dtype=f.step, validate=False),
@@ -502,6 +527,9 @@ def _visits_frame(process: Process, va: _VisitArrays, f: _Frames) -> pd.DataFram
         },
         copy=False,  # the arrays are this function's own and never change after
     )
+    if va.offset is not None:  # instants across a clock change: each entry's UTC offset, for span clocks
+        frame["utc_offset"] = va.offset
+    return frame
 
 
 def _deviations(
@@ -710,6 +738,9 @@ def judge_spans(
     entered: npt.NDArray[np.datetime64],
     complete_case: npt.NDArray[np.bool_],
     as_of64: np.datetime64 | npt.NDArray[np.datetime64],
+    *,
+    offsets: npt.NDArray[np.int64] | None = None,
+    as_of_offset: int = 0,
 ) -> list[tuple[SpanTarget, SpanArrays]]:
     """Every span target's clock per case, from visits in case then time order (docs/semantics.md).
 
@@ -719,7 +750,9 @@ def judge_spans(
     ``to`` after it, measured in the target's clock; an unstopped clock is
     overdue when past its limit at ``as_of64``, running if not, and void when
     the case completed without stopping it. ``as_of64`` may be one date, or
-    one per case (the simulator's runs each have their own).
+    one per case (the simulator's runs each have their own). ``offsets``
+    (per visit, ns) and ``as_of_offset`` make calendar days elapsed time when
+    the entries are instants across a clock change.
     """
     out = []
     n_cases = len(complete_case)
@@ -748,7 +781,12 @@ def judge_spans(
         stopped = ~np.isnat(stop_at)
         as_of_at = np.asarray(as_of64)
         end = np.where(stopped, stop_at, as_of_at if as_of_at.ndim == 0 else as_of_at[start_case])
-        days = clock_days(start_at, end, clock=t.clock, calendar=calendar)
+        pair = None
+        if offsets is not None:
+            stop_off = np.full(n_cases, as_of_offset, dtype=np.int64)
+            stop_off[v_case[stop_rows]] = offsets[stop_rows]
+            pair = (offsets[firsts], stop_off[start_case])
+        days = clock_days(start_at, end, clock=t.clock, calendar=calendar, offsets=pair)
         days = np.maximum(days, 0.0)
         if t.within is not None:
             limit = allowed_days(start_at, t.within, t.within_months, clock=t.clock, calendar=calendar)
@@ -771,6 +809,7 @@ def _spans(
     complete_case: npt.NDArray[np.bool_],
     case_dtype: pd.CategoricalDtype,
     as_of: pd.Timestamp,
+    as_of_offset: int = 0,
 ) -> pd.DataFrame:
     parts = []
     n_cases = len(case_dtype.categories)
@@ -778,7 +817,8 @@ def _spans(
     done[: len(complete_case)] = complete_case[:n_cases]
     judged = judge_spans(process.targets, process.step_index, process.calendar, visits["case_code"].to_numpy(),
                          visits["step_pos"].to_numpy(), visits["seq"].to_numpy(), visits["entered"].to_numpy(),
-                         done, np.datetime64(as_of, "ns"))  # fmt: skip
+                         done, np.datetime64(as_of, "ns"), as_of_offset=as_of_offset,
+                         offsets=visits["utc_offset"].to_numpy() if "utc_offset" in visits else None)  # fmt: skip
     for t, sa in judged:
         parts.append(
             pd.DataFrame(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,6 +13,7 @@ import click
 from flowmap.cli.common import UserError, in_path, out_path, user_errors
 from flowmap.cli.main import cli
 from flowmap.cli.options import (
+    SHARE,
     as_of_option,
     coarsen_option,
     event_options,
@@ -19,6 +21,7 @@ from flowmap.cli.options import (
     output_option,
     problems_option,
     pseudonymise_option,
+    read_options,
     replay_options,
     suppress_option,
     window_options,
@@ -32,6 +35,7 @@ from flowmap.cli.terminal import (
     read,
     replay_by,
     replay_events,
+    say_duplicates,
     write_key_file,
     write_problems,
     write_result_table,
@@ -292,22 +296,44 @@ def drift(
 @click.option("-o", "--output", type=out_path(), required=True,
               help="Where to write the draft process file (.yaml).")  # fmt: skip
 @click.option("--id", "process_id", metavar="SLUG", help="The draft's id (default: from the file name).")
+@click.option(
+    "--end-share",
+    type=SHARE,
+    default="5%",
+    show_default=True,
+    metavar="SHARE",
+    help="A step where at least this share of cases has its last event is an end step (e.g. 5% or 0.05).",
+)
+@click.option("--min-share", type=SHARE, default="0%", show_default=True, metavar="SHARE",
+              help="Leave out moves made by fewer than this share of cases, to start a workshop from the main flow "
+                   "(each step keeps its commonest way in and out).")  # fmt: skip
 @event_options
 @user_errors
-def discover(events: Path, output: Path, process_id: str | None, **opts: Any) -> None:
+def discover(events: Path, output: Path, process_id: str | None, end_share: float, min_share: float,
+             **opts: Any) -> None:  # fmt: skip
     """Draft a process file from event data, to review in a workshop.
 
     Steps come from event names, transitions from observed moves (with their
-    counts as comments), start steps from first events and end steps from last
-    events with no way out. The draft passes `flowmap validate`.
+    counts as comments), start steps from first events, end steps where at
+    least --end-share of cases end (or with no way out), and the time zone
+    from the data's own UTC offsets. The draft passes `flowmap validate`; the
+    notes say how it was drawn.
     """
-    from flowmap.analysis.discover import discover as discover_text
+    from flowmap.analysis.discover import draft
+    from flowmap.events.read import read_events
     from flowmap.io import write_text
 
-    log = read(events, None, opts)
+    log = read_events(events, guess_zone=True, **read_options(opts))
+    if log.data_zone is not None and log.data_zone[0] != log.timezone:  # count dates where the data's clocks are
+        log = replace(read_events(events, **{**read_options(opts), "timezone": log.data_zone[0]}),
+                      data_zone=log.data_zone)  # fmt: skip
+    say_duplicates(log.ledger, events)
     stem = events.name.split(".")[0]
-    text = discover_text(log, process_id=process_id or stem, title=f"Discovered from {events.name}")
-    write_text(output, text)
+    result = draft(log, process_id=process_id or stem, title=f"Discovered from {events.name}", end_share=end_share,
+                   min_share=min_share)  # fmt: skip
+    write_text(output, result.text)
+    for note in result.notes:
+        click.echo(f"note: {note}")
     click.echo(f"wrote {output}: edit it, then check it with `flowmap validate {output}`")
 
 
@@ -317,12 +343,6 @@ def discover(events: Path, output: Path, process_id: str | None, **opts: Any) ->
               help="The events, normalised: log.xes (XES with the concept, time, lifecycle and org extensions), "
                    "log.csv or log.parquet.")  # fmt: skip
 @click.option("--process", "process_path", type=in_path(), help="A process file: needed to read a tracker.")
-@click.option(
-    "--timezone",
-    "timezone",
-    metavar="TZ",
-    help="The time zone of the dates, for the XES offsets (default: the process's, else Europe/London).",
-)
 @coarsen_option
 @pseudonymise_option
 @event_options
@@ -331,7 +351,6 @@ def export_cmd(
     events: Path,
     output: Path,
     process_path: Path | None,
-    timezone: str | None,
     coarsen: str | None,
     pseudonymise: str | None,
     **opts: Any,
@@ -341,7 +360,9 @@ def export_cmd(
     One row per event, in case then time order: case_id, event, timestamp and
     the file's other columns. --pseudonymise replaces the case ids;
     --coarsen-dates keeps only the month or quarter of each date (in XES, the
-    first day of it).
+    first day of it). Times read with a UTC offset are written with theirs
+    (CSV text with the offset, Parquet in UTC), so they read back as the
+    same instants.
     """
     from flowmap.files.process import load_process
     from flowmap.io import write_events, write_text
@@ -355,15 +376,16 @@ def export_cmd(
     frame = hide_ids(log.events.drop(columns=[c for c in ("row", "column") if c in log.events.columns]), pseudonymise)
     if coarsen:
         start = frame["timestamp"].dt.to_period("M" if coarsen == "month" else "Q").dt.start_time
-        frame = frame.assign(timestamp=start)
-    frame = frame.sort_values(["case_id", "timestamp"], kind="stable").reset_index(drop=True)
-    tz = timezone or (process.timezone if process is not None else "Europe/London")
+        frame = frame.drop(columns=[c for c in ("utc_offset",) if c in frame]).assign(timestamp=start)
+    tz = log.timezone
     if ext == ".xes":
         from flowmap.events.writers import xes_text
 
         write_text(output, xes_text(frame, timezone=tz, name=events.name))
     else:
-        write_events(frame, output)
+        from flowmap.events.writers import with_instants
+
+        write_events(with_instants(frame, tz), output)
     click.echo(f"wrote {output}: {frame['case_id'].nunique():,} cases, {len(frame):,} events")
 
 

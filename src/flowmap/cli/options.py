@@ -11,6 +11,7 @@ from flowmap.errors import FlowmapError
 
 __all__ = [
     "READ_KEYS",
+    "SHARE",
     "as_of_option",
     "event_options",
     "json_option",
@@ -32,6 +33,37 @@ def _delimiter(ctx: click.Context, param: click.Parameter, value: str | None) ->
         return normalise_delimiter(value)
     except FlowmapError as e:
         raise click.BadParameter(str(e).removeprefix("--delimiter "), ctx=ctx, param=param) from None
+
+
+class _Share(click.ParamType[float]):
+    """A share of cases: ``5%`` or ``0.05``."""
+
+    name = "share"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        text = str(value).strip()
+        try:
+            share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            self.fail(f"'{value}' is not a share; write it as a percentage (5%) or a fraction (0.05)", param, ctx)
+        if not 0.0 <= share <= 1.0:
+            hint = f" (for {text}%, write {text}%)" if not text.endswith("%") and 1 < share <= 100 else ""
+            self.fail(f"'{value}' is not between 0% and 100%{hint}", param, ctx)
+        return share
+
+
+SHARE = _Share()
+
+
+def _timezone(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from flowmap.events.dates import check_timezone
+
+    try:
+        return None if value is None else check_timezone(value)
+    except FlowmapError as e:
+        raise click.BadParameter(str(e), ctx=ctx, param=param) from None
 
 
 def event_options(fn: F) -> F:
@@ -66,6 +98,14 @@ def event_options(fn: F) -> F:
             help="CSV separator: one character, or \\t, tab, comma, semicolon, pipe (default: detected).",
         ),
         click.option(
+            "--timezone",
+            "timezone",
+            metavar="TZ",
+            callback=_timezone,
+            help="The time zone dates are counted in, and times without an offset are read in (an IANA name; "
+            "default: the process's, else Europe/London).",
+        ),
+        click.option(
             "--keep-duplicates",
             "keep_duplicates",
             is_flag=True,
@@ -79,7 +119,7 @@ def event_options(fn: F) -> F:
 
 
 READ_KEYS = ("case_col", "event_col", "time_col", "sheet", "header_row", "monthfirst", "encoding", "delimiter",
-              "not_yet", "keep_duplicates")  # fmt: skip
+             "not_yet", "timezone", "keep_duplicates")  # fmt: skip
 
 
 def read_options(opts: dict[str, Any]) -> dict[str, Any]:

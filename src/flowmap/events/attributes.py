@@ -41,7 +41,7 @@ __all__ = [
     "parse_where",
 ]
 
-_CANONICAL = ("case_id", "event", "timestamp", "row", "column")
+_CANONICAL = ("case_id", "event", "timestamp", "utc_offset", "row", "column")
 NONE = "(none)"
 """The group of cases with no value in the column grouped by."""
 

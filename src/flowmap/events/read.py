@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from flowmap.errors import EventDataError, NoMatchError
-from flowmap.events.dates import not_yet, read_dates
+from flowmap.events.dates import Times, check_timezone, not_yet, read_times
 from flowmap.events.ledger import Ledger
 from flowmap.events.readers import READERS, HeaderRule, RawTable, format_of, key, normalise_delimiter
 from flowmap.model.process import normalise_name
@@ -73,6 +73,7 @@ class ReadOptions:
     not_yet: tuple[str, ...] = ()
     timezone: str | None = None
     keep_duplicates: bool = False
+    guess_zone: bool = False  # name the time zone the data's own offsets follow (``discover``)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ class EventLog:
     columns: dict[str, str]
     shape: str  # "long" or "wide"
     found: tuple[str, ...] = field(default=())  # every column of the source, for messages
+    timezone: str = "Europe/London"  # the zone local dates are counted in
+    data_zone: tuple[str, str] | None = None  # with ``guess_zone``: a zone the data's offsets follow, and why
 
     @property
     def n_cases(self) -> int:
@@ -115,6 +118,7 @@ def read_events(
     not_yet: Sequence[str] = (),
     timezone: str | None = None,
     keep_duplicates: bool = False,
+    guess_zone: bool = False,
 ) -> EventLog:
     """Read an event file (or DataFrame) into the canonical table.
 
@@ -144,7 +148,14 @@ def read_events(
         More words that mean "no date yet" in a date cell, beside
         :data:`flowmap.dates.NOT_YET_WORDS`.
     timezone
-        Local time zone (default: the process's, else Europe/London).
+        The time zone dates are counted in and times without an offset are
+        read in (default: the process's, else Europe/London); times with an
+        offset are kept as instants (docs/events.md, "Time zones").
+    keep_duplicates
+        Keep rows that exactly repeat an earlier one (default: set aside).
+    guess_zone
+        Also name a time zone the data's own UTC offsets follow
+        (:attr:`EventLog.data_zone`), as ``discover`` does.
 
     Returns
     -------
@@ -160,7 +171,7 @@ def read_events(
     opts = ReadOptions(case_col=case_col, event_col=event_col, time_col=time_col, sheet=sheet,
                        header_row=header_row, monthfirst=monthfirst, encoding=encoding,
                        delimiter=normalise_delimiter(delimiter), not_yet=tuple(not_yet),
-                       timezone=timezone, keep_duplicates=keep_duplicates)  # fmt: skip
+                       timezone=timezone, keep_duplicates=keep_duplicates, guess_zone=guess_zone)  # fmt: skip
     name, raw = _read_raw(source, opts, process)
     return _canonical(name, raw, opts, process)
 
@@ -216,7 +227,8 @@ def _read_raw(source: str | Path | pd.DataFrame, opts: ReadOptions, process: Pro
         raise EventDataError(f"--header-row applies to CSV and Excel files; {name} has its own column names")
     reader = READERS[fmt]
     if fmt == "csv":
-        raw = reader(path, _header_rule(opts, process), encoding=opts.encoding, delimiter=opts.delimiter)
+        raw = reader(path, _header_rule(opts, process), encoding=opts.encoding, delimiter=opts.delimiter,
+                     zoned_text=opts.guess_zone)  # fmt: skip
     elif fmt == "xlsx":
         raw = reader(path, _header_rule(opts, process), sheet=opts.sheet)
     else:
@@ -237,7 +249,7 @@ def _canonical(name: str, raw: RawTable, opts: ReadOptions, process: Process | N
             if len(frame.columns)
             else f"{name}: no rows of data"
         )
-    tz = opts.timezone or (process.timezone if process is not None else "Europe/London")
+    tz = check_timezone(opts.timezone or (process.timezone if process is not None else "Europe/London"))
     case = _pick(frame, opts.case_col, CASE_NAMES, "case", "--case-col", name)
     event = _pick(frame, opts.event_col, EVENT_NAMES, "event", "--event-col", name, required=False)
     wide_cols = _wide_columns(frame, process, exclude={case}) if event is None and opts.time_col is None else {}
@@ -263,7 +275,8 @@ def _canonical(name: str, raw: RawTable, opts: ReadOptions, process: Process | N
         assert process is not None
         events, ledger = _wide(frame, case, wide_cols, positions, summary, ledger, process, tz=tz, opts=opts,
                                excel_serials=raw.excel_serials)  # fmt: skip
-        return EventLog(events=events, ledger=ledger, columns={"case": case, **wide_cols}, shape="wide", found=found)
+        return EventLog(events=events, ledger=ledger, columns={"case": case, **wide_cols}, shape="wide", found=found,
+                        timezone=tz)  # fmt: skip
     assert event is not None
     time = _pick(frame, opts.time_col, TIME_NAMES, "date", "--time-col", name)
     if len(frame.columns) == 1 or case in (event, time) or event == time:
@@ -274,7 +287,13 @@ def _canonical(name: str, raw: RawTable, opts: ReadOptions, process: Process | N
     if summary.any():
         ledger = ledger.add("summary_row", positions[summary], column=case,
                             values=_summary_values(frame, case, summary))  # fmt: skip
-    attrs = frame.drop(columns=[case, event, time])
+    attrs = frame.drop(columns=[case, event, time, *(["utc_offset"] if "utc_offset" in frame else [])])
+    if "utc_offset" in frame and pd.api.types.is_datetime64_dtype(frame[time].dtype):
+        # flowmap's own table (local times and their offsets) read again: the same instants.
+        seconds = pd.to_numeric(frame["utc_offset"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+        local = frame[time].to_numpy(dtype="M8[ns]")
+        instants = pd.Series((local.view(np.int64) - seconds * 1_000_000_000).view("M8[ns]"), index=frame.index)
+        frame = frame.assign(**{time: instants.dt.tz_localize("UTC")})
     events = pd.DataFrame({"case_id": ids, "event": _text(frame[event]), "row": positions})
     events = pd.concat([events, attrs.reset_index(drop=True)], axis=1) if len(attrs.columns) else events
     raw_time = frame[time].reset_index(drop=True)
@@ -287,12 +306,79 @@ def _canonical(name: str, raw: RawTable, opts: ReadOptions, process: Process | N
         keep &= ~waiting
     if not keep.all():
         events, raw_time = events[keep].reset_index(drop=True), raw_time[keep].reset_index(drop=True)
-    ts, outside = read_dates(raw_time, timezone=tz, monthfirst=opts.monthfirst, excel_serials=raw.excel_serials)
-    events.insert(2, "timestamp", ts.to_numpy())
-    events, ledger = _set_aside(events, ledger, raw_time, outside, columns=(case, event, time),
+    times = read_times(raw_time, timezone=tz, monthfirst=opts.monthfirst, excel_serials=raw.excel_serials)
+    events, ledger = _place_times(events, times, ledger, tz)
+    data_zone = guess_zone(times, opts.timezone) if opts.guess_zone else None
+    events, ledger = _set_aside(events, ledger, raw_time, times.outside, columns=(case, event, time),
                                 keep_duplicates=opts.keep_duplicates)  # fmt: skip
     return EventLog(events=_categorise(events), ledger=ledger, columns={"case": case, "event": event, "time": time},
-                    shape="long", found=found)  # fmt: skip
+                    shape="long", found=found, timezone=tz, data_zone=data_zone)  # fmt: skip
+
+
+# Zones tried, in order, when the data's offsets change through the year: each names a rule many countries share.
+_ZONES_TRIED = ("Europe/London", "CET", "EET", "WET", "EST5EDT", "CST6CDT", "MST7MDT", "PST8PDT")
+
+
+def guess_zone(times: Times, given: str | None) -> tuple[str, str] | None:
+    """A time zone the data's own UTC offsets follow, and a sentence saying how it was found.
+
+    ``given`` (``--timezone``) wins when every offset agrees with it; else one
+    offset shared by every event gives a fixed zone (``UTC``, ``Etc/GMT-1`` for
+    +01:00); else the first of :data:`_ZONES_TRIED` whose clock changes match
+    every offset. ``None`` when the data carries no offsets or none fits.
+    """
+    z = times.zoned & ~np.isnat(times.local) & ~np.isnan(times.own_offset)
+    if not z.any():
+        return None
+    inst = pd.DatetimeIndex(times.instants[z]).tz_localize("UTC")
+    own = np.round(times.own_offset[z]).astype(np.int64)
+
+    def fits(zone: str) -> bool:
+        local = np.asarray(inst.tz_convert(zone).tz_localize(None), dtype="M8[ns]").view(np.int64)
+        return bool(np.array_equal((local - np.asarray(inst.tz_localize(None), dtype="M8[ns]").view(np.int64))
+                                   // 60_000_000_000, own))  # fmt: skip
+
+    if given is not None and fits(given):
+        return given, f"the data's UTC offsets agree with --timezone {given}"
+    values = np.unique(own)
+    if len(values) == 1:
+        m = int(values[0])
+        shown = f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}"
+        if m == 0:
+            return "UTC", "every time in the data carries the offset +00:00"
+        if m % 60 == 0:
+            return f"Etc/GMT{-m // 60:+d}", f"every time in the data carries the offset {shown}"
+        return None
+    for zone in _ZONES_TRIED:
+        if fits(zone):
+            listed = ", ".join(f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}" for m in values)
+            return zone, f"the data's UTC offsets ({listed}) change on the dates {zone}'s clocks do"
+    return None
+
+
+def _place_times(events: pd.DataFrame, times: Times, ledger: Ledger, tz: str) -> tuple[pd.DataFrame, Ledger]:
+    """Local wall times into the table; the UTC offsets too when they differ (docs/events.md, "Time zones")."""
+    events.insert(2, "timestamp", times.local)
+    present = ~np.isnat(times.local)
+    if times.timed and present.any():
+        off = times.offset[present]
+        if off.min() != off.max():
+            events.insert(3, "utc_offset", (times.offset // 1_000_000_000).astype(np.int32))
+    n_zoned = int(times.zoned.sum())
+    if n_zoned:
+        ledger = ledger.note(f"{n_zoned:,} time{'s' if n_zoned != 1 else ''} carried a UTC offset: events are ordered "
+                             f"and timed as instants, and dates and working days are counted in {tz} "
+                             "(--timezone changes it)")  # fmt: skip
+    n = int(times.ambiguous.sum())
+    if n:
+        ledger = ledger.note(f"{n:,} time{'s' if n != 1 else ''} without an offset fell in the hour {tz}'s clocks "
+                             "repeat when they go back: read as the first time round (summer time)")  # fmt: skip
+    n = int(times.nonexistent.sum())
+    if n:
+        ledger = ledger.note(f"{n:,} time{'s' if n != 1 else ''} without an offset fell in the hour {tz}'s clocks "
+                             "skip when they go forward: read as if the clock had not yet changed "
+                             "(01:30 becomes 02:30 summer time)")  # fmt: skip
+    return events, ledger
 
 
 def no_match_error(
@@ -585,8 +671,8 @@ def _wide(
     one record: ``read = used + not dated yet + set aside`` still holds.
     """
     ids = _text(raw[case]).reset_index(drop=True)
-    others = [c for c in raw.columns if c != case and c not in cols and c not in ("case_id", "event", "timestamp",
-                                                                                    "row", "column")]  # fmt: skip
+    reserved = ("case_id", "event", "timestamp", "utc_offset", "row", "column")
+    others = [c for c in raw.columns if c != case and c not in cols and c not in reserved]
     parts = []
     words: dict[str, int] = {}
     read = int(summary.sum())
@@ -630,10 +716,10 @@ def _wide(
         frame = pd.concat(parts, ignore_index=True)
     frame["case_id"] = frame["case_id"].astype("string")
     raw_time = frame.pop("__raw__")
-    ts, outside = read_dates(raw_time, timezone=tz, monthfirst=opts.monthfirst, excel_serials=excel_serials)
-    frame.insert(2, "timestamp", ts.to_numpy())
+    times = read_times(raw_time, timezone=tz, monthfirst=opts.monthfirst, excel_serials=excel_serials)
+    frame, ledger = _place_times(frame, times, ledger, tz)
     cell_cols = frame["column"].to_numpy(dtype=object)
-    frame, ledger = _set_aside(frame, ledger, raw_time, outside, cell_columns=cell_cols,
+    frame, ledger = _set_aside(frame, ledger, raw_time, times.outside, cell_columns=cell_cols,
                                keep_duplicates=opts.keep_duplicates)  # fmt: skip
     frame = _categorise(frame)
     frame["column"] = frame["column"].astype("category")

@@ -14,9 +14,10 @@ Everything is escaped, and the same frame gives the same bytes.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["xes_text"]
+__all__ = ["with_instants", "xes_text"]
 
 _HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <log xes.version="1.0" xes.features="nested-attributes" openxes.version="1.0RC7">
@@ -30,7 +31,7 @@ value="1970-01-01T00:00:00.000+00:00"/><string key="lifecycle:transition" value=
 <classifier name="Activity" keys="concept:name"/>
 <string key="concept:name" value="{name}"/>
 """
-_SKIP = {"case_id", "event", "timestamp", "row", "column", "lifecycle:transition"}
+_SKIP = {"case_id", "event", "timestamp", "utc_offset", "row", "column", "lifecycle:transition"}
 
 
 def _attr(values: pd.Series) -> pd.Series:
@@ -42,17 +43,55 @@ def _attr(values: pd.Series) -> pd.Series:
     return '"' + text + '"'
 
 
-def _stamp(ts: pd.Series, timezone: str) -> pd.Series:
-    """Local wall times in ``timezone`` as ISO 8601 with their UTC offset (milliseconds)."""
-    zoned = pd.DatetimeIndex(ts).tz_localize(timezone, ambiguous=np.zeros(len(ts), dtype=bool),
-                                             nonexistent="shift_forward")  # fmt: skip
-    text = pd.Series(zoned.strftime("%Y-%m-%dT%H:%M:%S.%f%z"), index=ts.index)
-    return text.str.slice(0, 23) + text.str.slice(26, 29) + ":" + text.str.slice(29, 31)
+def _instants(frame: pd.DataFrame) -> npt.NDArray[np.datetime64]:
+    """Each event's instant: its wall time less its UTC offset where the table carries offsets."""
+    ts = frame["timestamp"].to_numpy(dtype="M8[ns]")
+    if "utc_offset" not in frame:
+        return ts
+    out: npt.NDArray[np.datetime64] = (ts.view(np.int64) - frame["utc_offset"].to_numpy(dtype=np.int64) * 10**9).view(
+        "M8[ns]"
+    )
+    return out
+
+
+def with_instants(frame: pd.DataFrame, timezone: str) -> pd.DataFrame:
+    """Events in case then time order for CSV or Parquet: where the table carries UTC offsets, the timestamps
+    become zoned (local time in ``timezone`` with its offset), so the file keeps the instants."""
+    frame = frame.assign(_t=_instants(frame)).sort_values(["case_id", "_t"], kind="stable")
+    if "utc_offset" in frame:
+        frame["timestamp"] = (
+            pd.Series(frame["_t"].to_numpy(), index=frame.index).dt.tz_localize("UTC").dt.tz_convert(timezone)
+        )
+        frame = frame.drop(columns="utc_offset")
+    return frame.drop(columns="_t").reset_index(drop=True)
+
+
+def _stamp(frame: pd.DataFrame, timezone: str) -> pd.Series:
+    """Local wall times as ISO 8601 with their UTC offset (milliseconds): the offsets read with the data when
+    the table carries them (``utc_offset``), else those of ``timezone`` (the first time round in an autumn hour)."""
+    ts = frame["timestamp"]
+    if "utc_offset" in frame:
+        seconds = frame["utc_offset"].to_numpy(dtype=np.int64)
+    else:
+        zoned = pd.DatetimeIndex(ts).tz_localize(timezone, ambiguous=np.ones(len(ts), dtype=bool),
+                                                 nonexistent="shift_forward")  # fmt: skip
+        seconds = (
+            np.asarray(zoned.tz_localize(None), dtype="M8[ns]").view(np.int64)
+            - np.asarray(zoned.tz_convert("UTC").tz_localize(None), dtype="M8[ns]").view(np.int64)
+        ) // 10**9
+        ts = pd.Series(np.asarray(zoned.tz_localize(None), dtype="M8[ns]"), index=ts.index)
+    text = pd.Series(pd.DatetimeIndex(ts).strftime("%Y-%m-%dT%H:%M:%S.%f"), index=ts.index).str.slice(0, 23)
+    minutes = np.abs(seconds) // 60
+    sign = np.where(seconds < 0, "-", "+")
+    hh = pd.Series(minutes // 60, index=ts.index).astype(str).str.zfill(2)
+    mm = pd.Series(minutes % 60, index=ts.index).astype(str).str.zfill(2)
+    return text + sign + hh + ":" + mm
 
 
 def xes_text(events: pd.DataFrame, *, timezone: str = "Europe/London", name: str = "flowmap") -> str:
     """The events (``case_id``, ``event``, ``timestamp`` and any attribute columns) as XES text."""
-    frame = events.sort_values(["case_id", "timestamp"], kind="stable").reset_index(drop=True)
+    frame = events.assign(_t=_instants(events)).sort_values(["case_id", "_t"], kind="stable")
+    frame = frame.drop(columns="_t").reset_index(drop=True)
     if frame.empty:
         return _HEAD.format(name=_attr(pd.Series([name])).iloc[0][1:-1]) + "</log>\n"
     case = frame["case_id"].astype(str)
@@ -67,7 +106,7 @@ def xes_text(events: pd.DataFrame, *, timezone: str = "Europe/London", name: str
     life = (_attr(frame["lifecycle:transition"].fillna("complete")) if "lifecycle:transition" in frame
             else pd.Series('"complete"', index=frame.index))  # fmt: skip
     body = ("<event><string key=\"concept:name\" value=" + _attr(frame["event"]) + "/>"
-            "<date key=\"time:timestamp\" value=\"" + _stamp(frame["timestamp"], timezone) + "\"/>"
+            "<date key=\"time:timestamp\" value=\"" + _stamp(frame, timezone) + "\"/>"
             "<string key=\"lifecycle:transition\" value=" + life + "/>")  # fmt: skip
     for col in [c for c in frame.columns if c not in _SKIP and not str(c).startswith("case:")]:
         v = frame[col]

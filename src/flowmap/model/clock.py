@@ -70,6 +70,7 @@ def clock_days(
     *,
     clock: str = "calendar_days",
     calendar: str = "scotland",
+    offsets: tuple[Any, Any] | None = None,
 ) -> npt.NDArray[np.float64]:
     """Days from ``start`` to ``end`` on a process clock, element-wise.
 
@@ -82,6 +83,11 @@ def clock_days(
     calendar
         Holiday calendar for working days: ``scotland``, ``england-wales``,
         ``northern-ireland`` or ``none`` (weekends only).
+    offsets
+        The UTC offsets (nanoseconds, local minus UTC) of ``start`` and ``end``,
+        when the times are instants: calendar days are then elapsed time, so a
+        day across a clock change is 24 hours, not 23 or 25. Working days count
+        local dates and ignore them.
 
     Returns
     -------
@@ -102,8 +108,10 @@ def clock_days(
     s, e = np.broadcast_arrays(s, e)
     missing = np.isnat(s) | np.isnat(e)
     if clock == "calendar_days":
-        diff = (e.view(np.int64) - s.view(np.int64)) / _DAY_NS
-        return np.where(missing, np.nan, diff)
+        elapsed = e.view(np.int64) - s.view(np.int64)
+        if offsets is not None:
+            elapsed = elapsed - (np.asarray(offsets[1], dtype=np.int64) - np.asarray(offsets[0], dtype=np.int64))
+        return np.where(missing, np.nan, elapsed / _DAY_NS)
     if clock != "working_days":
         raise FlowmapError(f"unknown clock '{clock}'; use calendar_days or working_days")
     out = np.full(s.shape, np.nan)

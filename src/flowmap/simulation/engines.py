@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from flowmap.errors import FlowmapError
-from flowmap.simulation.model import VISIT_CLASSES, Model
+from flowmap.simulation.model import STOP, VISIT_CLASSES, Model
 
 __all__ = ["MAX_MOVES", "Resume", "Trace", "Walk", "advance", "arrival_days", "busdays", "discrete_events", "walk"]
 
@@ -129,8 +129,9 @@ Cum = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
 
 
 def _cum(outs: dict[str, float], index: dict[str, int]) -> Cum:
-    tos = np.array([index[k] for k in outs if k in index], dtype=np.int64)
-    ps = np.array([p for k, p in outs.items() if k in index], dtype=float)
+    """Targets (positions; -1 for :data:`STOP`) and their cumulative chances."""
+    tos = np.array([index.get(k, -1) for k in outs if k in index or k == STOP], dtype=np.int64)
+    ps = np.array([p for k, p in outs.items() if k in index or k == STOP], dtype=float)
     c = np.cumsum(ps / ps.sum()) if len(ps) and ps.sum() > 0 else np.array([])
     return tos, c
 
@@ -169,7 +170,8 @@ def walk(m: Model, n: int, rng: np.random.Generator, *, per_run: int | None = No
     per_run = per_run or n
     ids, index, cum = _tables(m)
     cal = busdays(m) if m.process.clock == "working_days" else None
-    is_end = np.array([s in m.ends for s in ids])
+    # An end step with no way out stops every case; one with ways out stops those that draw STOP.
+    is_end = np.array([s in m.ends and not len(cum[i][0]) for i, s in enumerate(ids)])
     durations = [m.durations.get(s) for s in ids]
     by_visit = _by_visit(m, index)
     visits = {s: np.zeros(n, dtype=np.int16) for s in by_visit}  # visits so far, where moves depend on them
@@ -220,6 +222,10 @@ def walk(m: Model, n: int, rng: np.random.Generator, *, per_run: int | None = No
                     pick = k == cls
                     if pick.any() and len(vt):
                         nxt[pick] = vt[np.searchsorted(vc, u[pick], side="right").clip(0, len(vt) - 1)]
+            stop = nxt < 0
+            if stop.any():  # finished at an end step: the case's last visit is this one
+                active[rows[stop]] = False
+                nxt[stop] = s
             cur[rows] = nxt
         moves += 1
     trace = Trace(
@@ -286,7 +292,9 @@ def discrete_events(m: Model, n: int, rng: np.random.Generator) -> Walk:
             t_time.append(env.now - arrived)
             sid = ids[s]
             if sid in m.ends:
-                return
+                tos_l, c_l = cum_lists[s]
+                if not tos_l or tos_l[pick(c_l, uniform())] < 0:  # finished here
+                    return
             work = draw(sid)
             lane = m.lanes.get(sid)
             if lane in servers:
@@ -307,7 +315,12 @@ def discrete_events(m: Model, n: int, rng: np.random.Generator) -> Walk:
             if s in visit_lists:
                 seen[s] = seen.get(s, 0) + 1
                 tos_l, c_l = visit_lists[s].get(min(seen[s], VISIT_CLASSES), (tos_l, c_l))
-            s = tos_l[pick(c_l, uniform())]
+            nxt = tos_l[pick(c_l, uniform())]
+            if nxt < 0:  # an end step's own chance of finishing is drawn on arrival; here it means go on
+                nxt = next((x for x in tos_l if x >= 0), -1)
+                if nxt < 0:
+                    return
+            s = nxt
         capped[0] += 1
 
     # Simulated time runs in the process clock (work is done on working days); arrivals come on dates.

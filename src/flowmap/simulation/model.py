@@ -192,6 +192,10 @@ VISIT_CLASSES = 3
 """Moves are told apart by visit number up to this one; later visits share the last class (3 = third or later)."""
 
 
+STOP = ""
+"""The outcome of a visit to an end step that has ways out, when the case finishes there."""
+
+
 def _moves_by_visit(result: Replay) -> dict[str, dict[int, tuple[dict[str, float], int]]]:
     """Per step that is visited more than once: the chances of each move out on the 1st, 2nd and 3rd+ visit,
     for each visit class with at least :data:`MIN_DATA` moves, and only when the classes differ (a step
@@ -206,8 +210,9 @@ def _moves_by_visit(result: Replay) -> dict[str, dict[int, tuple[dict[str, float
     frm, cls, to = step[nxt], k[nxt], np.r_[step[1:], [""]][nxt]
     frame = pd.DataFrame({"from": frm, "k": cls, "to": to})
     out: dict[str, dict[int, tuple[dict[str, float], int]]] = {}
+    ends = set(result.process.end_steps)  # their moves include finishing, which no next visit shows
     for (sid, kk), g in frame.groupby(["from", "k"], sort=True):
-        if len(g) < MIN_DATA:
+        if len(g) < MIN_DATA or str(sid) in ends:
             continue
         counts = g["to"].value_counts()
         out.setdefault(str(sid), {})[int(str(kk))] = ({str(t): int(c) / len(g) for t, c in counts.items()}, len(g))
@@ -251,6 +256,12 @@ def fit(result: Replay) -> Model:
     moves_seen: dict[str, dict[str, int]] = {}
     for frm, to, c in zip(edges["from"], edges["to"], edges["count"], strict=True):
         moves_seen.setdefault(str(frm), {})[str(to)] = int(c)
+    # An end step with ways out: the cases that finished there are its other outcome.
+    ways_out = {t.from_step for t in result.process.transitions}
+    finished = v.loc[v["last"].to_numpy(dtype=bool), "step"].astype(str)
+    for sid, c in finished.value_counts().items():
+        if str(sid) in ways_out and result.process.step(str(sid)).end:
+            moves_seen.setdefault(str(sid), {})[STOP] = int(c)
     by_visit = _moves_by_visit(result)
     firsts = {
         str(k): int(c) for k, c in v.loc[result.visit_codes().seq == 0, "step"].astype(str).value_counts().items()
@@ -346,8 +357,9 @@ def _durations(
     """Each step's time: Kaplan-Meier over its completed and open visits, smoothed data, its ``typical``, or a
     default of 1 day."""
     durations: dict[str, Duration] = {}
+    ways_out = {t.from_step for t in process.transitions}
     for s in process.steps:
-        if s.end:
+        if s.end and s.id not in ways_out:
             continue
         data = visits.get(s.id, np.array([])) if visits is not None else np.array([])
         open_now = (censored or {}).get(s.id, np.array([]))
@@ -378,7 +390,8 @@ def _moves(
     """The chances of each move out of a step: observed, or the file's probabilities with the rest split evenly."""
     moves: dict[str, dict[str, float]] = {}
     for s in process.steps:
-        if s.end:
+        declared = [t for t in process.transitions if t.from_step == s.id]
+        if s.end and not declared:
             continue
         seen = (moves_seen or {}).get(s.id, {})
         total = sum(seen.values())
@@ -386,18 +399,22 @@ def _moves(
             moves[s.id] = {to: c / total for to, c in seen.items()}
             params.extend(Parameter("probability", s.id, to, p, "data", total) for to, p in moves[s.id].items())
             continue
-        declared = [t for t in process.transitions if t.from_step == s.id]
         if not declared:  # not an end step but no way out: validation forbids this, keep it safe
             continue
         fixed = sum(t.probability for t in declared if t.probability is not None)
         free = [t for t in declared if t.probability is None]
         rest = max(1.0 - fixed, 0.0)
-        probs = {t.to_step: (t.probability if t.probability is not None else rest / len(free)) for t in declared}
+        n_free = len(free) + (1 if s.end else 0)  # an end step with ways out: finishing is one more choice
+        probs = {t.to_step: (t.probability if t.probability is not None else rest / n_free) for t in declared}
+        if s.end:
+            probs[STOP] = rest / n_free
         norm = sum(probs.values()) or 1.0
         moves[s.id] = {k: p / norm for k, p in probs.items()}
         for t in declared:
             source = "process file" if t.probability is not None else "even split"
             params.append(Parameter("probability", s.id, t.to_step, moves[s.id][t.to_step], source, total))
+        if s.end:
+            params.append(Parameter("probability", s.id, STOP, moves[s.id][STOP], "even split", total))
     return moves
 
 

@@ -104,7 +104,9 @@ def _record_lines(path: Path, header_line: int, n_rows: int, *, sep: str, encodi
     return out if len(out) == n_rows else np.arange(header_line + 1, header_line + 1 + n_rows, dtype=np.int64)
 
 
-def read_csv(path: Path, rule: HeaderRule, *, encoding: str = "utf-8", delimiter: str | None = None) -> RawTable:
+def read_csv(
+    path: Path, rule: HeaderRule, *, encoding: str = "utf-8", delimiter: str | None = None, zoned_text: bool = False
+) -> RawTable:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -134,6 +136,7 @@ def read_csv(path: Path, rule: HeaderRule, *, encoding: str = "utf-8", delimiter
     last = len(lines) if len(head) < 65536 else max(len(lines), rule.header_row or 0) + 1
     index, note = find_header(rows, rule, where=str(path), last_row=last)
     header_line = rows[index][0]
+    parsers = {"timestamp_parsers": ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]} if zoned_text else {}
     try:
         table = pacsv.read_csv(
             path,
@@ -141,8 +144,10 @@ def read_csv(path: Path, rule: HeaderRule, *, encoding: str = "utf-8", delimiter
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=False),
             # pyarrow's fast ISO 8601 parser types clean timestamp columns; anything
             # else (day-first dates, mixed formats) stays text for the date reader.
+            # With ``zoned_text``, times with a UTC offset stay text too, so that
+            # each one's own offset is known (pyarrow keeps only the instant).
             convert_options=pacsv.ConvertOptions(
-                strings_can_be_null=True, auto_dict_encode=True, auto_dict_max_cardinality=2**31 - 1
+                strings_can_be_null=True, auto_dict_encode=True, auto_dict_max_cardinality=2**31 - 1, **parsers
             ),
         )
     except (EOFError, OSError) as e:
