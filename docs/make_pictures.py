@@ -50,7 +50,45 @@ def pictures() -> dict[str, bytes]:
 
     still = frame_scenes(po_result, layout(po, renderer="wasm"), 3)[1]  # the middle of three frames for print
     out["permanence-order-frame.svg"] = to_svg(still).encode("utf-8")
+    out["lifecycle.svg"] = lifecycle_svg().encode("utf-8")
     return out
+
+
+def lifecycle_svg() -> str:
+    """The interval rule of docs/events.md: a visit from the previous completion, waiting, then working."""
+    ink, grey, blue, amber = "#111111", "#6b6b6b", "#1f5fa8", "#c77700"
+
+    def text(x: float, y: float, s: str, anchor: str = "middle", colour: str = ink, size: int = 12) -> str:
+        return (f'<text x="{x}" y="{y}" font-family="DejaVu Sans, Arial, sans-serif" font-size="{size}" '
+                f'text-anchor="{anchor}" fill="{colour}">{s}</text>')
+
+    def bar(x0: float, x1: float, y: float, colour: str, label: str) -> str:
+        return (f'<rect x="{x0}" y="{y}" width="{x1 - x0}" height="22" rx="3" fill="{colour}" fill-opacity="0.18" '
+                f'stroke="{colour}"/>' + text((x0 + x1) / 2, y + 15, label, colour=colour))
+
+    def span(x0: float, x1: float, y: float, colour: str, label: str) -> str:
+        return (f'<path d="M{x0},{y - 6} v6 H{x1} v-6" fill="none" stroke="{colour}" stroke-width="1.5"/>'
+                + text((x0 + x1) / 2, y + 16, label, colour=colour))
+
+    def tick(x: float, label: str) -> str:
+        return (f'<line x1="{x}" y1="120" x2="{x}" y2="128" stroke="{grey}"/>'
+                + text(x, 142, label, colour=grey, size=11))
+
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" width="760" height="250" viewBox="0 0 760 250">',
+        '<rect width="760" height="250" fill="#ffffff"/>',
+        text(20, 24, "One case, two activities, each with a start and a complete event", "start", size=13),
+        bar(60, 200, 44, grey, "A: start → complete"),
+        bar(380, 560, 78, blue, "B: start → complete"),
+        '<line x1="40" y1="120" x2="720" y2="120" stroke="#6b6b6b"/>',
+        tick(60, "A starts"), tick(200, "A completes"), tick(380, "B starts"), tick(560, "B completes"),
+        span(200, 380, 178, amber, "waiting_days"),
+        span(380, 560, 178, blue, "working_days"),
+        span(200, 560, 214, ink, "the visit to B: days = waiting + working"),
+        text(200, 168, "B entered", colour=ink, size=11), text(560, 168, "C entered", colour=ink, size=11),
+        "</svg>",
+    ]
+    return "\n".join(parts) + "\n"
 
 
 def main(target: Path) -> None:

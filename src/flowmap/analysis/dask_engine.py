@@ -137,6 +137,9 @@ def replay_dask(
     monthfirst: bool = False,
     not_yet: tuple[str, ...] = (),
     timezone: str | None = None,
+    lifecycle_col: str | None = None,
+    start_col: str | None = None,
+    lifecycle: str = "intervals",
     partitions: int | None = None,
     **refused: Any,
 ) -> Replay:
@@ -149,8 +152,9 @@ def replay_dask(
     scheduler
         Address of a running Dask scheduler (``tcp://host:8786``); by default a
         local cluster of ``workers`` processes is started and stopped.
-    monthfirst, not_yet, timezone
-        As for :func:`flowmap.read_events`, applied in every partition.
+    monthfirst, not_yet, timezone, lifecycle_col, start_col, lifecycle
+        As for :func:`flowmap.read_events`, applied in every partition (a
+        case's events all land in one, so starts pair with their completes).
     partitions
         How many partitions to shuffle cases into (default: as many as read).
     refused

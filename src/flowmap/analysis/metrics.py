@@ -85,18 +85,31 @@ def grouped_drift(groups: Sequence[tuple[str, Replay]]) -> Drift:
     return Drift(steps=stack("steps"), targets=stack("targets"), edges=stack("edges"))
 
 
-def step_table(result: Replay) -> pd.DataFrame:
+TIMES = {"total": "days", "waiting": "waiting_days", "working": "working_days"}
+"""``--time``: which part of a visit's time the medians measure (waiting and working need start times)."""
+
+
+def step_table(result: Replay, *, time: str = "total") -> pd.DataFrame:
     """One row per step that is not an end step, ranked by excess days (the sum of days over target).
 
     ``visits``, ``cases``, ``breaches``, ``breach_rate`` and ``excess_days``
     count open visits up to the as-of date; ``median_days`` and ``p90_days``
-    are over completed visits only.
+    are over completed visits only, of the visit's ``time`` (:data:`TIMES`).
+    An interval log (start and complete times) adds ``median_waiting_days``
+    and ``median_working_days`` after ``p90_days``, and lists end steps too,
+    since their work takes time.
     """
     process = result.process
     v = result.visits
     n = len(process.steps)
     pos = result.visit_codes().step
-    days = v["days"].to_numpy()
+    if time not in TIMES:
+        raise FlowmapError(f"unknown time '{time}'; use one of {', '.join(TIMES)}")
+    if time != "total" and not result.intervals:
+        raise FlowmapError(f"--time {time} needs start and complete times (a lifecycle column such as "
+                           "lifecycle:transition, or a start_timestamp column); this log has one time per "
+                           "event")  # fmt: skip
+    days = v[TIMES[time]].to_numpy()
     over = v["days_over"].to_numpy()
     completed = ~v["left"].isna().to_numpy()
     visits = np.bincount(pos, minlength=n)
@@ -105,16 +118,7 @@ def step_table(result: Replay) -> pd.DataFrame:
     breaches = np.bincount(pos, weights=breached, minlength=n).astype(np.int64)
     excess = np.bincount(pos, weights=np.nan_to_num(over), minlength=n)
     has_days = completed & ~np.isnan(days)
-    # Group completed visits by step with one linear-time sort, then numpy's
-    # partition-based quantiles per step (a loop over steps, not visits).
-    median = np.full(n, np.nan)
-    p90 = np.full(n, np.nan)
-    done_pos = pos[has_days]
-    grouped = days[has_days][by_step(done_pos)]
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(done_pos, minlength=n))])
-    for i in range(n):
-        if bounds[i + 1] > bounds[i]:
-            median[i], p90[i] = np.quantile(grouped[bounds[i] : bounds[i + 1]], [0.5, 0.9])
+    median, p90 = _quantiles(pos, days, has_days, n)
     targets = np.array([np.nan if s.target is None else s.target for s in process.steps])
     has_target = ~np.isnan(targets)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -135,9 +139,37 @@ def step_table(result: Replay) -> pd.DataFrame:
             "_order": np.arange(n),
         }
     )
-    table = table[~np.array([s.end for s in process.steps])]
+    columns = list(DRIFT_COLUMNS)
+    if result.intervals:  # time at a step, split: the medians of each part
+        for part in ("waiting", "working"):
+            values = v[f"{part}_days"].to_numpy()
+            table[f"median_{part}_days"] = _quantiles(pos, values, completed & ~np.isnan(values), n)[0]
+        columns[columns.index("p90_days") + 1 : columns.index("p90_days") + 1] = [
+            "median_waiting_days",
+            "median_working_days",
+        ]
+    else:
+        table = table[~np.array([s.end for s in process.steps])]
     table = table.sort_values(["excess_days", "breaches", "_order"], ascending=[False, False, True], kind="stable")
-    return table[DRIFT_COLUMNS].reset_index(drop=True)
+    return table[columns].reset_index(drop=True)
+
+
+def _quantiles(
+    pos: npt.NDArray[np.intp], days: npt.NDArray[np.float64], use: npt.NDArray[np.bool_], n: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Median and 90th percentile of ``days`` per step position, over the visits ``use`` marks.
+
+    Visits are grouped by step with one linear-time sort, then numpy's partition-based quantiles per step (a
+    loop over steps, not visits)."""
+    median = np.full(n, np.nan)
+    p90 = np.full(n, np.nan)
+    done_pos = pos[use]
+    grouped = days[use][by_step(done_pos)]
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(done_pos, minlength=n))])
+    for i in range(n):
+        if bounds[i + 1] > bounds[i]:
+            median[i], p90[i] = np.quantile(grouped[bounds[i] : bounds[i + 1]], [0.5, 0.9])
+    return median, p90
 
 
 def target_table(result: Replay) -> pd.DataFrame:
@@ -355,6 +387,7 @@ class MapMetrics:
     targets: pd.DataFrame
     window: str | None = None  # the window in words (Replay.window_text), if any
     shown: Protected | None = None  # with --suppress-below: which counts may be shown (analysis/disclosure.py)
+    time: str = "total"  # which part of a visit the medians measure: total, waiting or working (TIMES)
 
 
 @dataclass(frozen=True)
@@ -385,14 +418,15 @@ def rag(breach_rate: float, has_target: bool) -> str:
     return "green"
 
 
-def map_metrics(result: Replay, *, suppress_below: int | None = None) -> MapMetrics:
+def map_metrics(result: Replay, *, suppress_below: int | None = None, time: str = "total") -> MapMetrics:
     """Per-step and per-edge figures for a map, end steps included (for frequency).
 
     With ``suppress_below``, ``shown`` says which counts the map may print
     (small ones as ``<N``, and enough others hidden that none can be worked out).
+    ``time`` picks which part of a visit the medians measure (:data:`TIMES`).
     """
     process = result.process
-    table = step_table(result).set_index("step")
+    table = step_table(result, time=time).set_index("step")
     v = result.visits
     n = len(process.steps)
     pos = result.visit_codes().step
@@ -418,6 +452,7 @@ def map_metrics(result: Replay, *, suppress_below: int | None = None) -> MapMetr
         targets=target_table(result),
         window=result.window_text(),
         shown=_protected(result, suppress_below) if suppress_below else None,
+        time=time,
     )
 
 

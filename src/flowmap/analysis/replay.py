@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from flowmap.analysis.intervals import interval_visits
 from flowmap.errors import EventDataError, FlowmapError
 from flowmap.events.ledger import Ledger
 from flowmap.events.read import EventLog
@@ -126,8 +127,17 @@ class Replay:
     before: pd.Timestamp | None = None  # ... and before this one
 
     def visits_table(self) -> pd.DataFrame:
-        """Visits with exactly the documented columns (``replay --visits``)."""
-        return self.visits[VISIT_COLUMNS].reset_index(drop=True)
+        """Visits with exactly the documented columns (``replay --visits``); an interval log adds
+        ``waiting_days`` and ``working_days`` after ``days``."""
+        cols = list(VISIT_COLUMNS)
+        if "working_days" in self.visits:
+            cols[cols.index("days") + 1 : cols.index("days") + 1] = ["waiting_days", "working_days"]
+        return self.visits[cols].reset_index(drop=True)
+
+    @property
+    def intervals(self) -> bool:
+        """Whether the log gave start and complete times, so visits split into waiting and working."""
+        return "working_days" in self.visits
 
     @property
     def window_cases(self) -> pd.DataFrame:
@@ -344,6 +354,9 @@ class _StepEvents:
     case_ids: npt.NDArray[np.object_]
     offset: npt.NDArray[np.int64] | None  # UTC offsets (ns) when the times are instants across a clock change
     timezone: str
+    start: npt.NDArray[np.datetime64] | None = None  # interval logs: each instance's start (NaT: not known)
+    start_offset: npt.NDArray[np.int64] | None = None
+    in_progress: npt.NDArray[np.bool_] | None = None  # started, not completed
 
 
 def _step_events(process: Process, log: EventLog, as_of: Any) -> tuple[_StepEvents, Ledger, pd.Timestamp]:
@@ -400,10 +413,23 @@ def _step_events(process: Process, log: EventLog, as_of: Any) -> tuple[_StepEven
     offset = frame["utc_offset"].to_numpy(dtype=np.int64)[sel] * 1_000_000_000 if "utc_offset" in frame else None
     # Events are ordered by instant: in the hour the clocks repeat, wall time alone would swap them.
     instants = ts[sel] if offset is None else (ts[sel].view(np.int64) - offset).view("M8[ns]")
+    start = start_off = progress = None
+    if "start_timestamp" in frame:  # activity instances: ordered by when the work started
+        start = frame["start_timestamp"].to_numpy(dtype="M8[ns]")[sel]
+        start_off = (frame["start_offset"].to_numpy(dtype=np.int64)[sel] * 1_000_000_000 if "start_offset" in frame
+                     else None)  # fmt: skip
+        progress = (
+            frame["in_progress"].to_numpy(dtype=bool)[sel] if "in_progress" in frame else np.zeros(len(sel), bool)
+        )
+        began = start if start_off is None else (start.view(np.int64) - start_off).view("M8[ns]")
+        instants = np.where(np.isnat(start), instants, began)
     order = event_order(case_codes, instants, step_pos[sel])
     events = _StepEvents(case=case_codes[order], ts=ts[sel][order], pos=step_pos[sel][order],
                          case_ids=np.asarray(raw_case_ids, dtype=object)[used],
-                         offset=None if offset is None else offset[order], timezone=log.timezone)  # fmt: skip
+                         offset=None if offset is None else offset[order], timezone=log.timezone,
+                         start=None if start is None else start[order],
+                         start_offset=None if start_off is None else start_off[order],
+                         in_progress=None if progress is None else progress[order])  # fmt: skip
     return events, ledger, as_of_ts
 
 
@@ -426,6 +452,8 @@ class _VisitArrays:
     days_over: npt.NDArray[np.float64]
     offset: npt.NDArray[np.int64] | None  # per visit, the UTC offset of its entry (instants only)
     as_of_offset: int
+    waiting: npt.NDArray[np.float64] | None = None  # interval logs: entry to start of work
+    working: npt.NDArray[np.float64] | None = None  # interval logs: start to completion of work
 
 
 def offset_at(when: pd.Timestamp, timezone: str) -> int:
@@ -475,11 +503,23 @@ def _visit_arrays(process: Process, ev: _StepEvents, as_of_ts: pd.Timestamp) -> 
             rows = v_step == i
             v_target[rows] = allowed_days(v_entered[rows], None, st.target_months, clock=process.clock,
                                           calendar=process.calendar)  # fmt: skip
+    waiting = working = None
+    if ev.start is not None:
+        iv = interval_visits(ev, new_visit, last_of_case, is_end[v_step], as_of_ts, as_of_off, process)
+        v_entered, v_left, days, v_off, waiting, working = (
+            iv.entered,
+            iv.left,
+            iv.days,
+            iv.offset,
+            iv.waiting,
+            iv.working,
+        )
+        complete_case, open_visit = iv.complete_case, iv.open_visit
     days_over = np.maximum(days - v_target, 0.0)  # NaN where there is no target or no duration
     return _VisitArrays(case=v_case, step=v_step, entered=v_entered, left=v_left, seq=seq, first_of_case=first_of_case,
                         last_of_case=last_of_case, case_start=case_start, open_visit=open_visit,
                         complete_case=complete_case, days=days, target=v_target, days_over=days_over, offset=v_off,
-                        as_of_offset=as_of_off)  # fmt: skip
+                        as_of_offset=as_of_off, waiting=waiting, working=working)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -529,6 +569,10 @@ def _visits_frame(process: Process, va: _VisitArrays, f: _Frames) -> pd.DataFram
     )
     if va.offset is not None:  # instants across a clock change: each entry's UTC offset, for span clocks
         frame["utc_offset"] = va.offset
+    if va.waiting is not None and va.working is not None:  # an interval log: time at the step, split
+        at = list(frame.columns).index("days") + 1
+        frame.insert(int(at), "waiting_days", va.waiting)
+        frame.insert(int(at) + 1, "working_days", va.working)
     return frame
 
 

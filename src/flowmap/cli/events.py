@@ -563,6 +563,10 @@ def animate_cmd(
               help="Map file: .svg, .png, .pdf, .dot or .mmd (Mermaid).")  # fmt: skip
 @click.option("--metric", type=click.Choice(["frequency", "time", "drift"]), default=None,
               help="What the figures show (default: drift when events are given).")  # fmt: skip
+@click.option("--time", "time_part", type=click.Choice(["total", "waiting", "working"]), default="total",
+              show_default=True,
+              help="With --metric time and start and complete times: the medians of the whole visit, of the wait "
+                   "before the work started, or of the work.")  # fmt: skip
 @click.option("--case", "case_id", metavar="ID", help="Overlay one case's journey (needs EVENTS).")
 @click.option("--variant", type=click.IntRange(min=1), metavar="K",
               help="Only the cases of the K-th most common path (see `flowmap variants`).")  # fmt: skip
@@ -589,6 +593,7 @@ def map_cmd(
     events: Path | None,
     output: Path,
     metric: Literal["frequency", "time", "drift"] | None,
+    time_part: str,
     case_id: str | None,
     variant: int | None,
     lanes: bool,
@@ -634,7 +639,9 @@ def map_cmd(
     if variant is not None:
         result = _variant(result, variant, process_path, events, opts)
     check_suppress(result, suppress_below)
-    metrics = map_metrics(result, suppress_below=suppress_below)
+    if time_part != "total" and metric != "time":
+        raise UserError(f"--time {time_part} applies to --metric time; add --metric time")
+    metrics = map_metrics(result, suppress_below=suppress_below, time=time_part)
     journey = None if case_id is None else case_journey(result, case_id, key=pseudonymise)
     with Progress() as progress:
         progress.advance(f"laying out and drawing {len(result.process.steps)} steps")

@@ -106,6 +106,29 @@ def event_options(fn: F) -> F:
             "default: the process's, else Europe/London).",
         ),
         click.option(
+            "--lifecycle-col",
+            "lifecycle_col",
+            metavar="NAME",
+            help="Column holding lifecycle transitions: start, complete, schedule, ... (default: "
+            "lifecycle:transition, if there is one).",
+        ),
+        click.option(
+            "--start-col",
+            "start_col",
+            metavar="NAME",
+            help="Column holding when work on each event started, beside the time column (default: "
+            "start_timestamp, start_time or start, if there is one).",
+        ),
+        click.option(
+            "--lifecycle",
+            "lifecycle",
+            type=click.Choice(["intervals", "complete"]),
+            default="intervals",
+            show_default=True,
+            help="With start and complete times: 'intervals' splits time at a step into waiting and "
+            "working; 'complete' uses completes only, as pm4py does by default.",
+        ),
+        click.option(
             "--keep-duplicates",
             "keep_duplicates",
             is_flag=True,
@@ -119,7 +142,7 @@ def event_options(fn: F) -> F:
 
 
 READ_KEYS = ("case_col", "event_col", "time_col", "sheet", "header_row", "monthfirst", "encoding", "delimiter",
-             "not_yet", "timezone", "keep_duplicates")  # fmt: skip
+             "not_yet", "timezone", "keep_duplicates", "lifecycle_col", "start_col", "lifecycle")  # fmt: skip
 
 
 def read_options(opts: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +152,7 @@ def read_options(opts: dict[str, Any]) -> dict[str, Any]:
     out["encoding"] = out["encoding"] or "utf-8"
     out["not_yet"] = tuple(out["not_yet"] or ())
     out["keep_duplicates"] = bool(out["keep_duplicates"])
+    out["lifecycle"] = out["lifecycle"] or "intervals"
     return out
 
 

@@ -34,6 +34,8 @@ REASONS: dict[str, str] = {
     "duplicate": "exact duplicate of an earlier row",
     "unknown_event": "event matching no step",
     "after_as_of": "after the as-of date",
+    "unknown_lifecycle": "lifecycle transition not in the XES standard (start, complete, schedule, suspend, ...)",
+    "lifecycle_left_out": "lifecycle transition other than complete, left out by --lifecycle complete",
 }
 """Reason keys and how they read in a ledger, in the order readers and replay find them."""
 
@@ -43,6 +45,8 @@ _PLURAL: dict[str, str] = {
     "implausible_date": "dates out of range (before 1910 or after 2100)",
     "duplicate": "exact duplicates of an earlier row",
     "unknown_event": "events matching no step",
+    "unknown_lifecycle": "lifecycle transitions not in the XES standard (start, complete, schedule, suspend, ...)",
+    "lifecycle_left_out": "lifecycle transitions other than complete, left out by --lifecycle complete",
 }
 
 

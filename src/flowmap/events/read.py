@@ -29,6 +29,7 @@ import pandas as pd
 from flowmap.errors import EventDataError, NoMatchError
 from flowmap.events.dates import Times, check_timezone, not_yet, read_times
 from flowmap.events.ledger import Ledger
+from flowmap.events.lifecycle import LIFECYCLE_MODES, LIFECYCLE_NAMES, START_NAMES, pair_lifecycle
 from flowmap.events.readers import READERS, HeaderRule, RawTable, format_of, key, normalise_delimiter
 from flowmap.model.process import normalise_name
 
@@ -74,6 +75,9 @@ class ReadOptions:
     timezone: str | None = None
     keep_duplicates: bool = False
     guess_zone: bool = False  # name the time zone the data's own offsets follow (``discover``)
+    lifecycle_col: str | None = None
+    start_col: str | None = None
+    lifecycle: str = "intervals"  # or "complete": pm4py's default view
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,9 @@ def read_events(
     timezone: str | None = None,
     keep_duplicates: bool = False,
     guess_zone: bool = False,
+    lifecycle_col: str | None = None,
+    start_col: str | None = None,
+    lifecycle: str = "intervals",
 ) -> EventLog:
     """Read an event file (or DataFrame) into the canonical table.
 
@@ -156,6 +163,15 @@ def read_events(
     guess_zone
         Also name a time zone the data's own UTC offsets follow
         (:attr:`EventLog.data_zone`), as ``discover`` does.
+    lifecycle_col, start_col
+        The lifecycle column (``start``/``complete``/...) or the start-time
+        column, when automatic detection (``lifecycle:transition``,
+        ``start_timestamp``, ...) is not enough (docs/events.md, "Start and
+        complete").
+    lifecycle
+        ``intervals`` (the default): each activity instance is one row from
+        its start to its completion; ``complete``: completes only, pm4py's
+        default view.
 
     Returns
     -------
@@ -171,7 +187,10 @@ def read_events(
     opts = ReadOptions(case_col=case_col, event_col=event_col, time_col=time_col, sheet=sheet,
                        header_row=header_row, monthfirst=monthfirst, encoding=encoding,
                        delimiter=normalise_delimiter(delimiter), not_yet=tuple(not_yet),
-                       timezone=timezone, keep_duplicates=keep_duplicates, guess_zone=guess_zone)  # fmt: skip
+                       timezone=timezone, keep_duplicates=keep_duplicates, guess_zone=guess_zone,
+                       lifecycle_col=lifecycle_col, start_col=start_col, lifecycle=lifecycle)  # fmt: skip
+    if lifecycle not in LIFECYCLE_MODES:
+        raise EventDataError(f"lifecycle must be one of {', '.join(LIFECYCLE_MODES)} (got '{lifecycle}')")
     name, raw = _read_raw(source, opts, process)
     return _canonical(name, raw, opts, process)
 
@@ -287,7 +306,13 @@ def _canonical(name: str, raw: RawTable, opts: ReadOptions, process: Process | N
     if summary.any():
         ledger = ledger.add("summary_row", positions[summary], column=case,
                             values=_summary_values(frame, case, summary))  # fmt: skip
-    attrs = frame.drop(columns=[case, event, time, *(["utc_offset"] if "utc_offset" in frame else [])])
+    start = _pick(frame.drop(columns=[case, event, time]), opts.start_col, START_NAMES, "start time", "--start-col",
+                  name, required=False)  # fmt: skip
+    life = _pick(frame.drop(columns=[case, event, time]), opts.lifecycle_col, LIFECYCLE_NAMES, "lifecycle",
+                 "--lifecycle-col", name, required=False)  # fmt: skip
+    start, life = _lifecycle_columns(frame, start, life, opts, tz)
+    attrs = frame.drop(columns=[case, event, time, *(["utc_offset"] if "utc_offset" in frame else []),
+                                *([start] if start is not None else [])])  # fmt: skip
     if "utc_offset" in frame and pd.api.types.is_datetime64_dtype(frame[time].dtype):
         # flowmap's own table (local times and their offsets) read again: the same instants.
         seconds = pd.to_numeric(frame["utc_offset"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
@@ -309,8 +334,18 @@ def _canonical(name: str, raw: RawTable, opts: ReadOptions, process: Process | N
     times = read_times(raw_time, timezone=tz, monthfirst=opts.monthfirst, excel_serials=raw.excel_serials)
     events, ledger = _place_times(events, times, ledger, tz)
     data_zone = guess_zone(times, opts.timezone) if opts.guess_zone else None
+    if start is not None:
+        raw_start = frame[start].reset_index(drop=True)
+        raw_start = raw_start[keep].reset_index(drop=True) if not keep.all() else raw_start
+        events, ledger = _start_times(events, times, raw_start, start, ledger, tz, opts,
+                                      excel_serials=raw.excel_serials)  # fmt: skip
     events, ledger = _set_aside(events, ledger, raw_time, times.outside, columns=(case, event, time),
                                 keep_duplicates=opts.keep_duplicates)  # fmt: skip
+    if start is not None and opts.lifecycle == "complete":
+        events = events.drop(columns=[c for c in ("start_timestamp", "start_offset") if c in events])
+        ledger = ledger.note(f"--lifecycle complete: the start times in '{start}' are not used")
+    elif start is None and life is not None:
+        events, ledger = pair_lifecycle(events, life, ledger, opts.lifecycle)
     return EventLog(events=_categorise(events), ledger=ledger, columns={"case": case, "event": event, "time": time},
                     shape="long", found=found, timezone=tz, data_zone=data_zone)  # fmt: skip
 
@@ -354,6 +389,57 @@ def guess_zone(times: Times, given: str | None) -> tuple[str, str] | None:
             listed = ", ".join(f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}" for m in values)
             return zone, f"the data's UTC offsets ({listed}) change on the dates {zone}'s clocks do"
     return None
+
+
+def _lifecycle_columns(
+    frame: pd.DataFrame, start: str | None, life: str | None, opts: ReadOptions, tz: str
+) -> tuple[str | None, str | None]:
+    """A column found by its name only counts when its values say so: dates for a start column, standard
+    transitions for a lifecycle column (a column named with --start-col or --lifecycle-col always counts)."""
+    from flowmap.events.lifecycle import STANDARD_TRANSITIONS
+
+    if start is not None and opts.start_col is None:
+        sample = frame[start].dropna().head(500).reset_index(drop=True)
+        if not len(sample) or np.isnat(read_times(sample, timezone=tz, monthfirst=opts.monthfirst).local).all():
+            start = None
+    if life is not None and opts.lifecycle_col is None:
+        sample = frame[life].dropna().head(500).astype(str).str.strip().str.casefold()
+        if not len(sample) or sample.isin(STANDARD_TRANSITIONS).mean() < 0.5:
+            life = None
+    return start, life
+
+
+def _start_times(
+    events: pd.DataFrame,
+    times: Times,
+    raw_start: pd.Series,
+    column: str,
+    ledger: Ledger,
+    tz: str,
+    opts: ReadOptions,
+    *,
+    excel_serials: bool,
+) -> tuple[pd.DataFrame, Ledger]:
+    """A start-time column beside the time column: each row is an activity instance from start to completion."""
+    started = read_times(raw_start, timezone=tz, monthfirst=opts.monthfirst, excel_serials=excel_serials)
+    at = list(events.columns).index("timestamp") + 1
+    events.insert(int(at), "start_timestamp", started.local)
+    if "in_progress" in events:  # flowmap's own export read again
+        flag = events.pop("in_progress").astype("string").str.strip().str.casefold().isin(["true", "1", "yes"])
+        events.insert(int(at) + 1, "in_progress", flag.to_numpy(dtype=bool))
+    else:
+        events.insert(int(at) + 1, "in_progress", np.zeros(len(events), dtype=bool))
+    present = ~np.isnat(started.local)
+    if "utc_offset" in events or (present.any() and started.offset[present].min() != started.offset[present].max()):
+        if "utc_offset" not in events:
+            events.insert(3, "utc_offset", (times.offset // 1_000_000_000).astype(np.int32))
+        events["start_offset"] = (started.offset // 1_000_000_000).astype(np.int32)
+    missing = int((~present).sum())
+    note = (f"'{column}' gives each event's start: time at a step is split into waiting (until the work started) "
+            "and working (until it completed)")  # fmt: skip
+    if missing:
+        note += f"; {missing:,} row{'s' if missing != 1 else ''} with no readable start: working time unknown"
+    return events, ledger.note(note)
 
 
 def _place_times(events: pd.DataFrame, times: Times, ledger: Ledger, tz: str) -> tuple[pd.DataFrame, Ledger]:

@@ -31,7 +31,18 @@ value="1970-01-01T00:00:00.000+00:00"/><string key="lifecycle:transition" value=
 <classifier name="Activity" keys="concept:name"/>
 <string key="concept:name" value="{name}"/>
 """
-_SKIP = {"case_id", "event", "timestamp", "utc_offset", "row", "column", "lifecycle:transition"}
+_SKIP = {
+    "case_id",
+    "event",
+    "timestamp",
+    "utc_offset",
+    "row",
+    "column",
+    "lifecycle:transition",
+    "start_timestamp",
+    "start_offset",
+    "in_progress",
+}
 
 
 def _attr(values: pd.Series) -> pd.Series:
@@ -43,12 +54,12 @@ def _attr(values: pd.Series) -> pd.Series:
     return '"' + text + '"'
 
 
-def _instants(frame: pd.DataFrame) -> npt.NDArray[np.datetime64]:
+def _instants(frame: pd.DataFrame, col: str = "timestamp", offset: str = "utc_offset") -> npt.NDArray[np.datetime64]:
     """Each event's instant: its wall time less its UTC offset where the table carries offsets."""
-    ts = frame["timestamp"].to_numpy(dtype="M8[ns]")
-    if "utc_offset" not in frame:
+    ts = frame[col].to_numpy(dtype="M8[ns]")
+    if offset not in frame:
         return ts
-    out: npt.NDArray[np.datetime64] = (ts.view(np.int64) - frame["utc_offset"].to_numpy(dtype=np.int64) * 10**9).view(
+    out: npt.NDArray[np.datetime64] = (ts.view(np.int64) - frame[offset].to_numpy(dtype=np.int64) * 10**9).view(
         "M8[ns]"
     )
     return out
@@ -63,7 +74,27 @@ def with_instants(frame: pd.DataFrame, timezone: str) -> pd.DataFrame:
             pd.Series(frame["_t"].to_numpy(), index=frame.index).dt.tz_localize("UTC").dt.tz_convert(timezone)
         )
         frame = frame.drop(columns="utc_offset")
+        if "start_timestamp" in frame:
+            began = pd.Series(_instants(frame, "start_timestamp", "start_offset"), index=frame.index)
+            frame["start_timestamp"] = began.dt.tz_localize("UTC").dt.tz_convert(timezone)
+            frame = frame.drop(columns=[c for c in ("start_offset",) if c in frame])
     return frame.drop(columns="_t").reset_index(drop=True)
+
+
+def _lifecycle_rows(events: pd.DataFrame) -> pd.DataFrame:
+    """An instance table as start and complete events; any other table as it is."""
+    if "start_timestamp" not in events:
+        return events
+    started = events["start_timestamp"].notna().to_numpy()
+    progress = events["in_progress"].to_numpy(dtype=bool) if "in_progress" in events else np.zeros(len(events), bool)
+    starts = events[started].assign(
+        timestamp=events.loc[started, "start_timestamp"], **{"lifecycle:transition": "start"}
+    )
+    if "start_offset" in events:
+        starts["utc_offset"] = starts["start_offset"]
+    completes = events[~progress].assign(**{"lifecycle:transition": "complete"})
+    both = pd.concat([starts, completes], ignore_index=True)
+    return both.drop(columns=[c for c in ("start_timestamp", "start_offset", "in_progress") if c in both])
 
 
 def _stamp(frame: pd.DataFrame, timezone: str) -> pd.Series:
@@ -89,7 +120,11 @@ def _stamp(frame: pd.DataFrame, timezone: str) -> pd.Series:
 
 
 def xes_text(events: pd.DataFrame, *, timezone: str = "Europe/London", name: str = "flowmap") -> str:
-    """The events (``case_id``, ``event``, ``timestamp`` and any attribute columns) as XES text."""
+    """The events (``case_id``, ``event``, ``timestamp`` and any attribute columns) as XES text.
+
+    Activity instances (``start_timestamp``) become a ``start`` and a ``complete`` event each (work in
+    progress: a ``start`` only), as XES logs with the lifecycle extension have them."""
+    events = _lifecycle_rows(events)
     frame = events.assign(_t=_instants(events)).sort_values(["case_id", "_t"], kind="stable")
     frame = frame.drop(columns="_t").reset_index(drop=True)
     if frame.empty:

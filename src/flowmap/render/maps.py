@@ -641,8 +641,11 @@ def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourne
                               "(a case going round a loop visits twice)."))  # fmt: skip
         lines.append(("edge", "an allowed move; the number is how many times it was made; wider means more"))
     elif metric == "time":
-        lines.append(("text", f"Figures in boxes: median and 90th percentile of completed visits, in {unit}, "
-                              "with the step's target."))  # fmt: skip
+        part = {"waiting": "waiting time (from arriving until the work started) ",
+                "working": "working time (from the start of the work to its completion) "}.get(
+            metrics.time if metrics is not None else "total", "")  # fmt: skip
+        lines.append(("text", f"Figures in boxes: median and 90th percentile {'of the ' + part if part else ''}"
+                              f"of completed visits, in {unit}, with the step's target."))  # fmt: skip
         lines.append(("edge", "an allowed move: times made, and median days in the step before it"))
     else:
         lines.append(("text", f"Figures in boxes: visits over the step's target, and excess: the {unit} over "
