@@ -37,7 +37,13 @@ layers: $(VENV)/.dev-installed
 types: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
-pytest: $(VENV)/.dev-installed
+# bpmn.io's viewer, for the test that opens flowmap's BPMN in it: from the npm registry, test-only.
+BPMN_JS := .cache/npm/node_modules/bpmn-js/dist/bpmn-viewer.production.min.js
+$(BPMN_JS):
+	@command -v npm >/dev/null 2>&1 && npm install --silent --no-audit --no-fund --prefix .cache/npm bpmn-js@18 \
+		|| echo "npm is not installed: the BPMN viewer test will be skipped (loudly)"
+
+pytest: $(VENV)/.dev-installed $(BPMN_JS)
 	$(BIN)/python -m pytest -q
 
 # Regenerate docs/cli.md from --help (tests fail when it is stale).

@@ -338,11 +338,13 @@ def discover(events: Path, output: Path, process_id: str | None, end_share: floa
 
 
 @cli.command("export")
-@click.argument("events", type=in_path())
+@click.argument("events", metavar="EVENTS|PROCESS", type=in_path())
 @click.option("-o", "--output", type=out_path(), required=True,
               help="The events, normalised: log.xes (XES with the concept, time, lifecycle and org extensions), "
-                   "log.csv or log.parquet.")  # fmt: skip
-@click.option("--process", "process_path", type=in_path(), help="A process file: needed to read a tracker.")
+                   "log.csv or log.parquet; or the process as BPMN 2.0: process.bpmn.")  # fmt: skip
+@click.option("--process", "process_path", type=in_path(),
+              help="A process file: needed to read a tracker; with -o .bpmn and EVENTS, the data's probabilities "
+                   "go in the BPMN.")  # fmt: skip
 @coarsen_option
 @pseudonymise_option
 @event_options
@@ -355,9 +357,13 @@ def export_cmd(
     pseudonymise: str | None,
     **opts: Any,
 ) -> None:
-    """Write an event file (any format flowmap reads, trackers too) as XES, CSV or Parquet.
+    """Write an event file (any format flowmap reads, trackers too) as XES, CSV or Parquet; or a process as BPMN.
 
-    One row per event, in case then time order: case_id, event, timestamp and
+    `flowmap export PROCESS -o process.bpmn` writes BPMN 2.0 with its
+    diagram, laid out as flowmap's swimlane map (docs/interop.md); with
+    `--process PROCESS EVENTS`, the observed chances of each way out go in it.
+
+    Events: one row per event, in case then time order: case_id, event, timestamp and
     the file's other columns. --pseudonymise replaces the case ids;
     --coarsen-dates keeps only the month or quarter of each date (in XES, the
     first day of it). Times read with a UTC offset are written with theirs
@@ -369,8 +375,11 @@ def export_cmd(
     from flowmap.privacy import pseudonymise as hide_ids
 
     ext = "".join(output.suffixes[-2:]).lower() if output.suffix.lower() == ".gz" else output.suffix.lower()
+    if ext == ".bpmn":
+        _export_bpmn(events, output, process_path, opts)
+        return
     if ext not in (".xes", ".csv", ".parquet"):
-        raise UserError(f"cannot export events to {output.name}: use .xes, .csv or .parquet")
+        raise UserError(f"cannot export events to {output.name}: use .xes, .csv or .parquet (or .bpmn for a process)")
     process = load_process(process_path) if process_path else None
     log = read(events, process, opts)
     frame = hide_ids(log.events.drop(columns=[c for c in ("row", "column") if c in log.events.columns]), pseudonymise)
@@ -387,6 +396,34 @@ def export_cmd(
 
         write_events(with_instants(frame, tz), output)
     click.echo(f"wrote {output}: {frame['case_id'].nunique():,} cases, {len(frame):,} events")
+
+
+def _export_bpmn(source: Path, output: Path, process_path: Path | None, opts: dict[str, Any]) -> None:
+    from flowmap.files.process import load_process
+    from flowmap.io import write_text
+    from flowmap.render.bpmn import bpmn_xml
+
+    if process_path is None and source.suffix.lower() not in (".yaml", ".yml"):
+        raise UserError(f"-o {output.name} writes a process as BPMN: give a process file (.yaml), not {source.name}; "
+                        "to put the data's chances in it, give --process PROCESS and the events")  # fmt: skip
+    process = load_process(process_path or source)
+    chances = None
+    if process_path is not None:
+        from flowmap.analysis.replay import replay
+
+        result = replay(process, read(source, process, opts))
+        chances = _observed_chances(result)
+    write_text(output, bpmn_xml(process, probabilities=chances))
+    click.echo(f"wrote {output}: {len(process.steps)} tasks, {len(process.transitions)} sequence flows between them")
+
+
+def _observed_chances(result: Any) -> dict[tuple[str, str], tuple[float, str]]:
+    from flowmap.analysis.metrics import edge_table
+
+    edges = edge_table(result)
+    totals = edges.groupby("from")["count"].sum()
+    return {(str(a), str(b)): (int(c) / int(totals[a]), f"data: {int(c)} of {int(totals[a])} moves")
+            for a, b, c in zip(edges["from"], edges["to"], edges["count"], strict=True)}  # fmt: skip
 
 
 @cli.command("variants")

@@ -1,4 +1,4 @@
-"""Commands on process files: ``validate``, ``show``, ``schema``."""
+"""Commands on process files: ``validate``, ``show``, ``schema``, ``import`` (BPMN)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from flowmap.cli.common import in_path, user_errors
+from flowmap.cli.common import in_path, out_path, user_errors
 from flowmap.cli.main import cli
 from flowmap.cli.terminal import make_console
 
@@ -78,3 +78,29 @@ def schema(which: str | None) -> None:
         click.echo(schema_json(pdsa_schema()), nl=False)
     else:
         click.echo(schema_json(process_schema()), nl=False)
+
+
+@cli.command("import")
+@click.argument("bpmn", type=in_path(dir_okay=False))
+@click.option("-o", "--output", type=out_path(), required=True, help="Where to write the draft process file (.yaml).")
+@click.option("--id", "process_id", metavar="SLUG", help="The draft's id (default: from the file name).")
+@user_errors
+def import_cmd(bpmn: Path, output: Path, process_id: str | None) -> None:
+    """Read a BPMN 2.0 diagram (Camunda Modeler, bpmn.io, Signavio, ...) as a draft process file.
+
+    Tasks become steps, lanes swimlanes, sequence flows transitions; gateways
+    and intermediate events are flattened into moves between tasks; start and
+    end events mark start and end steps. What flowmap cannot represent is left
+    out with a note (docs/interop.md).
+    """
+    from flowmap.files.bpmn import import_bpmn
+    from flowmap.files.process import parse_process
+    from flowmap.io import write_text
+
+    draft = import_bpmn(bpmn, process_id=process_id)
+    parse_process(draft.text, file=str(output))  # the draft must pass validate
+    write_text(output, draft.text)
+    for note in draft.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"wrote {output}: {draft.steps} steps, {draft.transitions} transitions; add each step's events, "
+               f"then check it with `flowmap validate {output}`")  # fmt: skip

@@ -27,7 +27,7 @@ from flowmap.errors import RenderError
 from flowmap.model.process import Process
 from flowmap.render.brackets import TRACK, segments, tracks_per_row
 
-__all__ = ["NODE_H", "NODE_W", "Box", "EdgeRoute", "Layout", "dot_quote", "layout", "renderer_in_use"]
+__all__ = ["NODE_H", "NODE_W", "Box", "EdgeRoute", "Layout", "band_positions", "dot_quote", "layout", "renderer_in_use"]
 
 Renderer = Literal["auto", "system", "wasm"]
 NODE_W = 1.95  # inches: room for a 24-character line at 10 pt
@@ -247,6 +247,15 @@ def _bands(process: Process, direction: str, lanes: bool, renderer: Renderer) ->
     level stack in file order. Positions are computed here, so lanes can
     never swap places; Graphviz only routes the moves between the pinned boxes.
     """
+    pos, boxes = band_positions(process, direction, lanes)
+    return _pinned(process, pos, boxes, renderer, direction)
+
+
+def band_positions(
+    process: Process, direction: str = "LR", lanes: bool = True
+) -> tuple[dict[str, tuple[float, float]], dict[str, Box]]:
+    """The swimlane layout's box centres (inches, y down) and lane bands (points), with no Graphviz: what
+    :func:`layout` pins, and what the BPMN export places its shapes by."""
     lv = levels(process)
     groups: dict[str | None, list[str]] = {}
     for s in process.steps:
@@ -280,7 +289,7 @@ def _bands(process: Process, direction: str, lanes: bool, renderer: Renderer) ->
         if lane is not None:
             boxes[lane] = Box(0, at, length, size) if direction == "LR" else Box(at, 0, size, length)
         at += size + 8
-    return _pinned(process, pos, boxes, renderer, direction)
+    return pos, boxes
 
 
 def _pinned(process: Process, pos: dict[str, tuple[float, float]], lanes: dict[str, Box], renderer: Renderer,
