@@ -105,3 +105,29 @@ def test_on_the_whole_log_the_only_differences_are_self_loops() -> None:
     # exactly one move fewer per repeated event.
     assert set(mine) == set(dfg) - set(loops)
     assert sum(mine.values()) == sum(dfg.values()) - sum(loops.values())
+
+
+AGREEMENT_LOGS = ["running-example.xes", "receipt.xes", "roadtraffic100traces.xes", "interval_event_log.csv",
+                  "helpdesk.xes.gz"]  # fmt: skip
+
+
+def agreement_row(name: str) -> str:
+    """One row of docs/interop.md's agreement table, measured: cases, cases compared, edges and medians equal."""
+    events = read_events(log_file(name)).events
+    clean = _clean_cases(events)
+    ours, _ = _flowmap_edges(clean, name.split(".")[0])
+    dfg, medians, _ = _pm4py_dfg(clean)
+    mine = {(a, b): int(c) for a, b, c in zip(ours["from"], ours["to"], ours["count"], strict=True)}
+    same_counts = sum(1 for k, v in mine.items() if dfg.get(k) == v)
+    same_medians = sum(1 for a, b, m in zip(ours["from"], ours["to"], ours["median_days"], strict=True)
+                       if abs(m - medians[(a, b)]) <= 1e-9 + 1e-9 * abs(m))  # fmt: skip
+    return (f"| {name} | {events['case_id'].nunique():,} | {clean['case_id'].nunique():,} | "
+            f"{same_counts} of {len(dfg)} | {same_medians} of {len(medians)} |")  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_agreement_table_in_docs_interop_is_what_this_run_measures() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "interop.md").read_text(encoding="utf-8")
+    for name in AGREEMENT_LOGS:
+        row = agreement_row(name)
+        assert row in doc, f"docs/interop.md should have the measured row:\n{row}"

@@ -23,7 +23,7 @@ Engine = Literal["in-process", "dask"]
 
 def replay_file(
     process: Process | str | Path,
-    source: str | Path,
+    source: str | Path | None,
     *,
     as_of: Any = None,
     since: Any = None,
@@ -69,6 +69,8 @@ def replay_file(
                 "before replaying it"
             )
         say("replaying on Dask")
+        if source is None:
+            raise FlowmapError("--engine dask reads a Parquet file or folder, not a database; drop --engine dask")
         result = replay_dask(proc, source, as_of=as_of, scheduler=scheduler, **read_options)
         return result if since is None else window(result, since=since)
     if scheduler:
@@ -112,7 +114,7 @@ def _on_paths(proc: Process, log: Any, result: Replay, paths: Sequence[Any], *, 
 
 def replay_groups(
     process: Process | str | Path,
-    source: str | Path,
+    source: str | Path | None,
     by: str,
     *,
     as_of: Any = None,

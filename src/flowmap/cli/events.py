@@ -43,7 +43,7 @@ from flowmap.cli.terminal import (
 
 
 @cli.command()
-@click.argument("events", type=in_path())
+@click.argument("events", required=False, type=in_path())
 @click.option("-p", "--process", "process_path", type=in_path(), help="Check against this process.")
 @as_of_option
 @problems_option
@@ -52,7 +52,7 @@ from flowmap.cli.terminal import (
 @event_options
 @user_errors
 def check(
-    events: Path,
+    events: Path | None,
     process_path: Path | None,
     as_of: str | None,
     problems_path: Path | None,
@@ -87,7 +87,7 @@ def check(
 
 @cli.command("replay")
 @click.argument("process_path", metavar="PROCESS", type=in_path())
-@click.argument("events", type=in_path())
+@click.argument("events", required=False, type=in_path())
 @output_option
 @click.option("--visits", "visits_path", type=out_path(), help="Write every visit.")
 @click.option("--case", "case_id", metavar="ID",
@@ -100,7 +100,7 @@ def check(
 @user_errors
 def replay_cmd(
     process_path: Path,
-    events: Path,
+    events: Path | None,
     output: Path | None,
     visits_path: Path | None,
     case_id: str | None,
@@ -156,7 +156,7 @@ def _one_case(result: Any, case_id: str, output: Path | None, visits_path: Path 
 
 @cli.command()
 @click.argument("process_path", metavar="PROCESS", type=in_path())
-@click.argument("events", type=in_path())
+@click.argument("events", required=False, type=in_path())
 @output_option
 @click.option("--case", "case_id", metavar="ID",
               help="Only this case (typed as you like: case and spaces are ignored; or its pseudonym).")  # fmt: skip
@@ -176,7 +176,7 @@ def _one_case(result: Any, case_id: str, output: Path | None, visits_path: Path 
 @user_errors
 def audit(
     process_path: Path,
-    events: Path,
+    events: Path | None,
     output: Path | None,
     case_id: str | None,
     due_within: float | None,
@@ -231,7 +231,7 @@ def shown_id(real: str, key: str | None) -> str:
 
 @cli.command()
 @click.argument("process_path", metavar="PROCESS", type=in_path())
-@click.argument("events", type=in_path())
+@click.argument("events", required=False, type=in_path())
 @output_option
 @click.option("--targets", "targets_path", type=out_path(),
               help="Write the span-target summary.")  # fmt: skip
@@ -247,7 +247,7 @@ def shown_id(real: str, key: str | None) -> str:
 @user_errors
 def drift(
     process_path: Path,
-    events: Path,
+    events: Path | None,
     output: Path | None,
     targets_path: Path | None,
     edges_path: Path | None,
@@ -292,7 +292,7 @@ def drift(
 
 
 @cli.command()
-@click.argument("events", type=in_path())
+@click.argument("events", required=False, type=in_path())
 @click.option("-o", "--output", type=out_path(), required=True,
               help="Where to write the draft process file (.yaml).")  # fmt: skip
 @click.option("--id", "process_id", metavar="SLUG", help="The draft's id (default: from the file name).")
@@ -309,7 +309,7 @@ def drift(
                    "(each step keeps its commonest way in and out).")  # fmt: skip
 @event_options
 @user_errors
-def discover(events: Path, output: Path, process_id: str | None, end_share: float, min_share: float,
+def discover(events: Path | None, output: Path, process_id: str | None, end_share: float, min_share: float,
              **opts: Any) -> None:  # fmt: skip
     """Draft a process file from event data, to review in a workshop.
 
@@ -327,9 +327,11 @@ def discover(events: Path, output: Path, process_id: str | None, end_share: floa
     if log.data_zone is not None and log.data_zone[0] != log.timezone:  # count dates where the data's clocks are
         log = replace(read_events(events, **{**read_options(opts), "timezone": log.data_zone[0]}),
                       data_zone=log.data_zone)  # fmt: skip
-    say_duplicates(log.ledger, events)
-    stem = events.name.split(".")[0]
-    result = draft(log, process_id=process_id or stem, title=f"Discovered from {events.name}", end_share=end_share,
+    if events is not None:
+        say_duplicates(log.ledger, events)
+    source = events.name if events is not None else (opts.get("table") or "a database query")
+    stem = source.split(".")[0]
+    result = draft(log, process_id=process_id or stem, title=f"Discovered from {source}", end_share=end_share,
                    min_share=min_share)  # fmt: skip
     write_text(output, result.text)
     for note in result.notes:
@@ -338,7 +340,7 @@ def discover(events: Path, output: Path, process_id: str | None, end_share: floa
 
 
 @cli.command("export")
-@click.argument("events", metavar="EVENTS|PROCESS", type=in_path())
+@click.argument("events", metavar="EVENTS|PROCESS", required=False, type=in_path())
 @click.option("-o", "--output", type=out_path(), required=True,
               help="The events, normalised: log.xes (XES with the concept, time, lifecycle and org extensions), "
                    "log.csv or log.parquet; or the process as BPMN 2.0: process.bpmn.")  # fmt: skip
@@ -350,7 +352,7 @@ def discover(events: Path, output: Path, process_id: str | None, end_share: floa
 @event_options
 @user_errors
 def export_cmd(
-    events: Path,
+    events: Path | None,
     output: Path,
     process_path: Path | None,
     coarsen: str | None,
@@ -376,6 +378,8 @@ def export_cmd(
 
     ext = "".join(output.suffixes[-2:]).lower() if output.suffix.lower() == ".gz" else output.suffix.lower()
     if ext == ".bpmn":
+        if events is None:
+            raise UserError(f"-o {output.name} writes a process as BPMN: give the process file (.yaml)")
         _export_bpmn(events, output, process_path, opts)
         return
     if ext not in (".xes", ".csv", ".parquet"):
@@ -390,7 +394,7 @@ def export_cmd(
     if ext == ".xes":
         from flowmap.events.writers import xes_text
 
-        write_text(output, xes_text(frame, timezone=tz, name=events.name))
+        write_text(output, xes_text(frame, timezone=tz, name=events.name if events is not None else log.ledger.source))
     else:
         from flowmap.events.writers import with_instants
 
@@ -428,7 +432,7 @@ def _observed_chances(result: Any) -> dict[tuple[str, str], tuple[float, str]]:
 
 @cli.command("variants")
 @click.argument("process_path", metavar="PROCESS", type=in_path())
-@click.argument("events", type=in_path())
+@click.argument("events", required=False, type=in_path())
 @click.option("--top", type=click.IntRange(min=1), metavar="N", help="Only the N most common paths.")
 @output_option
 @problems_option
@@ -437,7 +441,7 @@ def _observed_chances(result: Any) -> dict[tuple[str, str], tuple[float, str]]:
 @user_errors
 def variants_cmd(
     process_path: Path,
-    events: Path,
+    events: Path | None,
     top: int | None,
     output: Path | None,
     problems_path: Path | None,
@@ -479,7 +483,7 @@ def _print_variants(result: Any, shown: Any) -> None:
 
 @cli.command("wip")
 @click.argument("process_path", metavar="PROCESS", type=in_path())
-@click.argument("events", type=in_path())
+@click.argument("events", required=False, type=in_path())
 @click.option("--per", type=click.Choice(["day", "week", "month"]), default="week", show_default=True,
               help="Count at the end of each day, week (Sunday) or month.")  # fmt: skip
 @click.option("--pdsa", "pdsa_path", type=in_path(), help="A PDSA log: each cycle's start marked on the chart.")
@@ -490,7 +494,7 @@ def _print_variants(result: Any, shown: Any) -> None:
 @user_errors
 def wip_cmd(
     process_path: Path,
-    events: Path,
+    events: Path | None,
     per: Literal["day", "week", "month"],
     pdsa_path: Path | None,
     output: Path | None,
@@ -525,7 +529,7 @@ def wip_cmd(
 
 @cli.command("animate")
 @click.argument("process_path", metavar="PROCESS", type=in_path())
-@click.argument("events", type=in_path())
+@click.argument("events", required=False, type=in_path())
 @click.option("-o", "--output", type=out_path(), required=True,
               help="replay.svg or replay.html (animated); with --frames, frames.pdf or frames.png.")  # fmt: skip
 @click.option("--duration", type=float, default=60.0, show_default=True, metavar="SECONDS",
@@ -544,7 +548,7 @@ def wip_cmd(
 @user_errors
 def animate_cmd(
     process_path: Path,
-    events: Path,
+    events: Path | None,
     output: Path,
     duration: float,
     per: str,
@@ -687,7 +691,7 @@ def map_cmd(
     click.echo(f"wrote {output} (as of {result.as_of.date()})")
 
 
-def _variant(result: Any, k: int, process_path: Path, events: Path, opts: dict[str, Any]) -> Any:
+def _variant(result: Any, k: int, process_path: Path, events: Path | None, opts: dict[str, Any]) -> Any:
     """``--variant K``: the replay of the cases of the K-th most common path only."""
     from flowmap.analysis.variants import variants
 

@@ -57,6 +57,16 @@ class _Share(click.ParamType[float]):
 SHARE = _Share()
 
 
+def _params(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in value:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"'{item}' is not NAME=VALUE", ctx=ctx, param=param)
+        out[name.strip()] = text
+    return out
+
+
 def _timezone(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     from flowmap.events.dates import check_timezone
 
@@ -129,6 +139,23 @@ def event_options(fn: F) -> F:
             "working; 'complete' uses completes only, as pm4py does by default.",
         ),
         click.option(
+            "--db",
+            "db",
+            metavar="URL",
+            help="Read events from a database instead of a file (a SQLAlchemy URL with no password in it, e.g. "
+            "postgresql+psycopg://reader@host/db; the password comes from FLOWMAP_DB_PASSWORD or ~/.pgpass).",
+        ),
+        click.option("--query", "sql", metavar="SQL", help="With --db: the query whose rows are the events."),
+        click.option("--table", "table", metavar="NAME", help="With --db: read every row of this table or view."),
+        click.option(
+            "--param",
+            "params",
+            multiple=True,
+            metavar="NAME=VALUE",
+            callback=_params,
+            help="A value for :NAME in --query (repeatable): parameters, never text pasted into the SQL.",
+        ),
+        click.option(
             "--keep-duplicates",
             "keep_duplicates",
             is_flag=True,
@@ -142,7 +169,8 @@ def event_options(fn: F) -> F:
 
 
 READ_KEYS = ("case_col", "event_col", "time_col", "sheet", "header_row", "monthfirst", "encoding", "delimiter",
-             "not_yet", "timezone", "keep_duplicates", "lifecycle_col", "start_col", "lifecycle")  # fmt: skip
+             "not_yet", "timezone", "keep_duplicates", "lifecycle_col", "start_col", "lifecycle", "db", "sql", "table",
+             "params")  # fmt: skip
 
 
 def read_options(opts: dict[str, Any]) -> dict[str, Any]:
@@ -153,6 +181,7 @@ def read_options(opts: dict[str, Any]) -> dict[str, Any]:
     out["not_yet"] = tuple(out["not_yet"] or ())
     out["keep_duplicates"] = bool(out["keep_duplicates"])
     out["lifecycle"] = out["lifecycle"] or "intervals"
+    out["params"] = dict(out["params"] or {})
     return out
 
 

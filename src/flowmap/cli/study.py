@@ -122,7 +122,7 @@ def chart(
 
 @cli.command()
 @click.argument("process_path", metavar="PROCESS", type=in_path())
-@click.argument("events", type=in_path())
+@click.argument("events", required=False, type=in_path())
 @click.option("-o", "--output", type=out_path(), required=True,
               help="The report: one .html file.")  # fmt: skip
 @click.option("--pdsa", "pdsa_path", type=in_path(), help="PDSA log to mark on charts and list.")
@@ -144,7 +144,7 @@ def chart(
 @user_errors
 def report(
     process_path: Path,
-    events: Path,
+    events: Path | None,
     output: Path,
     pdsa_path: Path | None,
     change_paths: tuple[Path, ...],
@@ -182,7 +182,7 @@ def report(
 
 @cli.command()
 @click.argument("process_path", metavar="PROCESS", type=in_path())
-@click.argument("events", type=in_path())
+@click.argument("events", required=False, type=in_path())
 @click.option("--split", metavar="DATE", help="Compare what began before DATE with what began on or after it.")
 @click.option("--pdsa", "pdsa_path", type=in_path(), help="A PDSA log: split at --cycle's start (and end).")
 @click.option("--cycle", "cycle_id", metavar="ID", help="With --pdsa: the cycle to study, e.g. PDSA-2.")
@@ -197,7 +197,7 @@ def report(
 @user_errors
 def compare(
     process_path: Path,
-    events: Path,
+    events: Path | None,
     split: str | None,
     pdsa_path: Path | None,
     cycle_id: str | None,
@@ -277,14 +277,16 @@ def compare(
 
 @cli.command("pdsa")
 @click.argument("process_path", metavar="PROCESS", type=in_path())
-@click.argument("events", type=in_path())
+@click.argument("events", required=False, type=in_path())
 @click.option("--pdsa", "pdsa_path", type=in_path(), required=True, help="The PDSA log whose predictions to score.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the bootstrap intervals of medians.")
 @click.option("-o", "--output", type=out_path(), help="Write the scores (.csv, .json, .xlsx).")
 @window_options
 @event_options
 @user_errors
-def pdsa_cmd(process_path: Path, events: Path, pdsa_path: Path, seed: int, output: Path | None, **opts: Any) -> None:
+def pdsa_cmd(
+    process_path: Path, events: Path | None, pdsa_path: Path, seed: int, output: Path | None, **opts: Any
+) -> None:
     """Score each PDSA prediction against what happened in its cycle.
 
     A prediction (`predictions:` in the PDSA log) names a span target, a

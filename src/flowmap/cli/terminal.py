@@ -47,12 +47,13 @@ def make_console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 
 
-def read(events: Path, process: Any, opts: dict[str, Any]) -> Any:
+def read(events: Path | None, process: Any, opts: dict[str, Any]) -> Any:
     """Read an event file with the command's read options."""
     from flowmap.events.read import read_events
 
     log = read_events(events, process=process, **read_options(opts))
-    say_duplicates(log.ledger, events)
+    if events is not None:
+        say_duplicates(log.ledger, events)
     return log
 
 
@@ -88,7 +89,7 @@ def write_key_file(case_ids: Any, opts: dict[str, Any]) -> None:
     click.echo(f"wrote {path}: the key from real ids to pseudonyms; keep it safe", err=True)
 
 
-def replay_events(process_path: Path, events: Path, opts: dict[str, Any]) -> Any:
+def replay_events(process_path: Path, events: Path | None, opts: dict[str, Any]) -> Any:
     """:func:`flowmap.analysis.run.replay_file` with the command's options, and progress on a terminal."""
     from flowmap.analysis.run import replay_file
 
@@ -99,11 +100,14 @@ def replay_events(process_path: Path, events: Path, opts: dict[str, Any]) -> Any
                              scheduler=opts.get("scheduler"), progress=progress.advance,
                              **read_options(opts))  # fmt: skip
     write_key_file(result.cases["case_id"].astype(str), opts)
-    say_duplicates(result.ledger, Path(events))
+    if events is not None:
+        say_duplicates(result.ledger, Path(events))
     return result
 
 
-def replay_by(process_path: Path, events: Path, opts: dict[str, Any], by: str) -> tuple[Any, list[tuple[str, Any]]]:
+def replay_by(
+    process_path: Path, events: Path | None, opts: dict[str, Any], by: str
+) -> tuple[Any, list[tuple[str, Any]]]:
     """``--by``: the whole replay and one per group, from one read of the file."""
     from flowmap.analysis.run import replay_groups
 

@@ -191,7 +191,7 @@ def _backtest(process_path: Path, events: Path | None, holdout: str, change_path
 
 @cli.command("forecast")
 @click.argument("process_path", metavar="PROCESS", type=in_path())
-@click.argument("events", type=in_path())
+@click.argument("events", required=False, type=in_path())
 @click.option("-c", "--change", "change_paths", multiple=True, type=in_path(),
               help="Forecast as if this change were made now (repeatable: applied in turn).")  # fmt: skip
 @click.option("--runs", type=int, default=300, show_default=True, help="Simulated futures per open case.")
@@ -206,7 +206,7 @@ def _backtest(process_path: Path, events: Path | None, holdout: str, change_path
 @user_errors
 def forecast_cmd(
     process_path: Path,
-    events: Path,
+    events: Path | None,
     change_paths: tuple[Path, ...],
     runs: int,
     seed: int,
@@ -265,7 +265,8 @@ def _with_attributes(model: Any, changes: list[Any], process_path: Path, events:
         columns = attribute_columns(log)
         if w.column not in columns and f"case:{w.column}" not in columns:
             cols = ", ".join(columns) or "none"
-            raise UserError(f"set_priority: there is no case attribute '{w.column}' in {events.name}; its case "
+            where = events.name if events is not None else "the data"
+            raise UserError(f"set_priority: there is no case attribute '{w.column}' in {where}; its case "
                             f"attributes are: {cols}")  # fmt: skip
         values = case_values(log, w.column)
         shares[(w.column, w.equals)] = float((values.astype(str).str.strip() == w.equals).mean())

@@ -18,7 +18,7 @@ and blank rows; cells that say a step has not happened yet (``N/A``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -108,7 +108,7 @@ class EventLog:
 
 
 def read_events(
-    source: str | Path | pd.DataFrame,
+    source: str | Path | pd.DataFrame | None = None,
     *,
     process: Process | None = None,
     case_col: str | None = None,
@@ -126,6 +126,10 @@ def read_events(
     lifecycle_col: str | None = None,
     start_col: str | None = None,
     lifecycle: str = "intervals",
+    db: Any = None,
+    sql: str | None = None,
+    table: str | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> EventLog:
     """Read an event file (or DataFrame) into the canonical table.
 
@@ -172,6 +176,10 @@ def read_events(
         ``intervals`` (the default): each activity instance is one row from
         its start to its completion; ``complete``: completes only, pm4py's
         default view.
+    db, sql, table, params
+        Instead of ``source``: a database (a SQLAlchemy URL with no password
+        in it, or an Engine) and a query (``sql``, with named ``params``) or a
+        ``table`` (docs/events.md, "Databases").
 
     Returns
     -------
@@ -191,6 +199,17 @@ def read_events(
                        lifecycle_col=lifecycle_col, start_col=start_col, lifecycle=lifecycle)  # fmt: skip
     if lifecycle not in LIFECYCLE_MODES:
         raise EventDataError(f"lifecycle must be one of {', '.join(LIFECYCLE_MODES)} (got '{lifecycle}')")
+    if db is not None or sql is not None or table is not None:
+        if source is not None:
+            raise EventDataError("give an event file or a database (--db with --query or --table), not both")
+        if db is None:
+            raise EventDataError("--query and --table read from a database: give it with --db URL")
+        from flowmap.events.readers.database import read_database
+
+        name, raw = read_database(db, sql=sql, table=table, params=params)
+        return _canonical(name, raw, opts, process)
+    if source is None:
+        raise EventDataError("no events given: give an event file, or a database with --db URL and --query or --table")
     name, raw = _read_raw(source, opts, process)
     return _canonical(name, raw, opts, process)
 
