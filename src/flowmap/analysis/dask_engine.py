@@ -169,7 +169,7 @@ def replay_dask(
     from flowmap.analysis.replay import combine, parse_as_of
     from flowmap.events.read import CASE_NAMES, EVENT_NAMES, TIME_NAMES, _pick, no_match_error
 
-    given = {k: v for k, v in refused.items() if v not in (None, False, "utf-8", "", ())}
+    given = {k: v for k, v in refused.items() if v not in (None, False, "utf-8", "", (), {}, "intervals")}
     if given:
         names = ", ".join("--" + k.replace("_", "-") for k in sorted(given))
         raise FlowmapError(
