@@ -12,13 +12,24 @@ import pandas as pd
 from flowmap.errors import EventDataError
 from flowmap.events.readers.header import RawTable, opener
 
-__all__ = ["read_xes"]
+__all__ = ["read_xes", "read_xes_full"]
 
 
 def read_xes(path: Path) -> RawTable:
     """A streaming XES reader: one pass over end-of-element events, memory for the
     table it builds and one trace. Trace attributes are read when the trace closes,
     and become columns named ``case:KEY`` (pm4py's convention): case attributes."""
+
+    from flowmap.events.readers.xes_scan import scan_xes
+
+    scanned = scan_xes(path)
+    if scanned is not None and scanned[1] > 0:  # the regular forms, scanned in C (xes_scan.py)
+        return RawTable(frame=scanned[0], positions=np.arange(1, scanned[1] + 1, dtype=np.int64), unit="event")
+    return read_xes_full(path)
+
+
+def read_xes_full(path: Path) -> RawTable:
+    """The full parser: expat through ElementTree, for every form of XES (and every message about bad XML)."""
     import xml.etree.ElementTree as ET
 
     cases: list[Any] = []
@@ -52,7 +63,10 @@ def read_xes(path: Path) -> RawTable:
                                 col = extra[k] = [None] * n
                             if len(col) < n:
                                 col.extend([None] * (n - len(col)))
-                            col.append(val)
+                            if len(col) > n:  # a key repeated within one event: the last value wins
+                                col[n] = val
+                            else:
+                                col.append(val)
                     names.append(name)
                     times.append(time)
                     n += 1
@@ -65,6 +79,7 @@ def read_xes(path: Path) -> RawTable:
                             case_id = child.get("value")
                         elif k is not None and child.get("value") is not None:
                             col = trace_cols.setdefault(f"case:{k}", [])
+                            del col[trace_start:]  # a key repeated on one trace: the last value wins
                             col.extend([None] * (trace_start - len(col)))
                             col.extend([child.get("value")] * (n - trace_start))
                     cases.extend([case_id] * (n - trace_start))
