@@ -96,7 +96,10 @@ def not_yet(values: pd.Series, words: Sequence[str] = ()) -> tuple[npt.NDArray[n
         pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype)
     ):
         return missing, said
-    is_text = np.array(values.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False), dtype=bool)
+    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype):
+        is_text = ~missing  # a string column: every value present is text, no need to look at each
+    else:
+        is_text = np.array(values.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False), dtype=bool)
     if is_text.any():
         key = values[is_text].astype(str).str.strip().str.casefold()
         empty = (key == "").to_numpy()
