@@ -27,6 +27,8 @@ __all__ = [
 
 
 def _delimiter(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:  # nothing to check: and the readers (pandas, pyarrow) stay unimported until needed
+        return None
     from flowmap.events.readers import normalise_delimiter
 
     try:
