@@ -668,8 +668,14 @@ def _word_counts(said: npt.NDArray[np.object_]) -> dict[str, int]:
 
 def _categorise(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.reset_index(drop=True)
-    out["case_id"] = out["case_id"].astype("category")
-    out["event"] = out["event"].astype("category")
+    for c in ("case_id", "event"):
+        col = out[c]
+        # Already categorical (set aside on codes): drop the ids and names only set-aside rows had.
+        if not isinstance(col.dtype, pd.CategoricalDtype):
+            out[c] = col.astype("category")
+        elif (np.bincount(np.asarray(col.cat.codes)[np.asarray(col.cat.codes) >= 0],
+                          minlength=len(col.cat.categories)) == 0).any():  # fmt: skip
+            out[c] = col.cat.remove_unused_categories()
     return out
 
 
@@ -688,6 +694,10 @@ def _set_aside(
     Long form names its (case, event, time) ``columns``; a tracker gives each
     record's ``cell_columns`` (the step column of the dated cell).
     """
+    frame = frame.copy()
+    for c in ("case_id", "event"):  # codes make the duplicate check below a pass over integers
+        if not isinstance(frame[c].dtype, pd.CategoricalDtype):
+            frame[c] = frame[c].astype("category")
     row = frame["row"].to_numpy()
     raw_time = raw_time.reset_index(drop=True)
     case_col, event_col, time_col = columns if columns is not None else (None, None, None)

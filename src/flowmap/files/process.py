@@ -512,19 +512,32 @@ def _timezone(doc: LocatedDoc) -> list[Problem]:
     return []
 
 
+def _reachable(out: dict[str, list[str]], starts: Any) -> set[str]:
+    """The steps a breadth-first search reaches from ``starts``, the starts included."""
+    seen = set(starts)
+    todo = list(seen)
+    while todo:
+        for b in out.get(todo.pop(), ()):
+            if b not in seen:
+                seen.add(b)
+                todo.append(b)
+    return seen
+
+
 def _check_graph(
     doc: LocatedDoc,
     steps: list[tuple[int, dict[str, Any]]],
     edges: list[tuple[str, str, int]],
     dangling: list[tuple[str, str]],
 ) -> list[Problem]:
-    """Starts, ends, reachability and ways out, asked of a networkx graph.
+    """Starts, ends, reachability and ways out.
 
     A transition naming an unknown step was reported already; its known end
     still counts as a way in or out here, so that one mistake gives one message.
+    A breadth-first search over an adjacency list answers these, not networkx:
+    every command loads a process, and importing networkx would cost each of
+    them a quarter of a second (docs/performance.md).
     """
-    import networkx as nx
-
     idx: dict[str, int] = {}
     by_id: dict[str, dict[str, Any]] = {}
     for i, s in steps:
@@ -534,9 +547,10 @@ def _check_graph(
             by_id[sid] = s
     if not idx:
         return []
-    graph = nx.DiGraph()
-    graph.add_nodes_from(idx)
-    graph.add_edges_from((a, b, {"at": i}) for a, b, i in edges)
+    out: dict[str, list[str]] = {sid: [] for sid in idx}
+    for a, b, _ in edges:
+        if a in out and b in out:
+            out[a].append(b)
     half = [(v, "?") if way == "out" else ("?", v) for v, way in dangling]  # the unknown end as a stand-in
     explicit_end = {sid for sid in idx if by_id[sid].get("end") is True}
     starts, ends = default_roles(
@@ -548,7 +562,7 @@ def _check_graph(
         probs.append(doc.problem(("steps",), "no start step: every step has a way in; mark where cases begin with "
                                              "'start: true'"))  # fmt: skip
         return probs
-    reached = set(starts).union(*(nx.descendants(graph, s) for s in starts))
+    reached = _reachable(out, starts)
     way_in = {v for v, way in dangling if way == "in"}
     way_out = {v for v, way in dangling if way == "out"}
     for sid, i in idx.items():
@@ -557,7 +571,7 @@ def _check_graph(
             probs.append(doc.problem(where, f"step '{sid}' cannot be reached from any start step "
                                             f"({', '.join(starts)}); add a transition into it or mark it "
                                             "'start: true'"))  # fmt: skip
-        if sid not in ends and graph.out_degree(sid) == 0 and sid not in way_out:
+        if sid not in ends and not out[sid] and sid not in way_out:
             probs.append(doc.problem(where, f"step '{sid}' has no way out and is not an end step; add a transition "
                                             "out of it or mark it 'end: true'"))  # fmt: skip
     return probs
