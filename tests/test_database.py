@@ -194,3 +194,13 @@ def test_a_wrong_password_is_a_clear_error_that_does_not_show_it(postgres: dict[
     r = CliRunner().invoke(cli, ["check", "--db", postgres["url"], "--query", "SELECT nope FROM events"],
                            env={"FLOWMAP_DB_PASSWORD": postgres["password"]})  # fmt: skip
     assert r.exit_code == 1 and 'the query failed: column "nope" does not exist' in r.output
+
+
+@pytest.mark.parametrize("command", [["map", "-o", "MAP"], ["simulate", "--runs", "10"], ["audit"], ["wip"],
+                                     ["variants"], ["forecast", "--runs", "20"]])  # fmt: skip
+def test_every_reading_command_takes_a_database(command: list[str], sqlite_db: str, tmp_path: Path) -> None:
+    args = [str(tmp_path / "m.svg") if a == "MAP" else a for a in command]
+    r = CliRunner().invoke(cli, [args[0], str(PERMANENCE), *args[1:], "--db", sqlite_db, "--table", "events"])
+    assert r.exit_code == 0, r.output
+    if command[0] == "map":  # the data's figures are on it: the map was not drawn from the process alone
+        assert "as of" in r.output

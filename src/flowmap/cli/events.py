@@ -666,7 +666,7 @@ def map_cmd(
         raise UserError(f"--{orientation} needs a page: add --page a4 or a3, or write .pdf or .png")
     paper = _paper(page, output)
     sheet = {"page": paper, "orientation": orientation or "auto"}
-    if events is None:
+    if events is None and not opts.get("db"):
         if case_id or metric or opts.get("pseudonym_key") or suppress_below or variant:
             raise UserError("--case, --metric, --variant, --pseudonym-key and --suppress-below need an EVENTS file")
         with Progress() as progress:

@@ -23,7 +23,7 @@ def _fitted(process_path: Path, events: Path | None, opts: dict[str, Any]) -> tu
     from flowmap.files.process import load_process
     from flowmap.simulation.simulate import fit, model_from_process
 
-    if events is None:
+    if events is None and not opts.get("db"):
         return model_from_process(load_process(process_path)), None
     result = replay_events(process_path, events, opts)
     return fit(result), result
@@ -172,7 +172,7 @@ def _backtest(process_path: Path, events: Path | None, holdout: str, change_path
     from flowmap.simulation.backtest import backtest
     from flowmap.simulation.change import load_change
 
-    if events is None:
+    if events is None and not opts.get("db"):
         raise UserError("--holdout needs an EVENTS file: it tests the model against what happened")
     process = load_process(process_path)
     log = read(events, process, opts)
@@ -257,7 +257,7 @@ def _with_attributes(model: Any, changes: list[Any], process_path: Path, events:
     wanted = [op.body.where for c in changes for op in c.operations if op.kind == "set_priority"]
     if not wanted:
         return model
-    if events is None:
+    if events is None and not opts.get("db"):
         raise UserError("set_priority needs an EVENTS file: the cases to go first are found by a case attribute")
     log = read(events, model.process, opts)
     shares = dict(model.attribute_shares)
