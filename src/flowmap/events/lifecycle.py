@@ -59,7 +59,13 @@ def pair_lifecycle(events: pd.DataFrame, col: str, ledger: Ledger, mode: str) ->
     (``schedule_timestamp``, ...).
     """
     raw = events[col]
-    said = raw.astype("string").str.strip().str.casefold().fillna("complete").to_numpy(dtype=object)
+    if isinstance(raw.dtype, pd.CategoricalDtype) or len(raw) > 10_000:  # a handful of values: read each once
+        codes, uniques = pd.factorize(raw)
+        words = pd.Series(uniques).astype("string").str.strip().str.casefold().to_numpy(dtype=object)
+        said = np.where(codes >= 0, words[np.maximum(codes, 0)] if len(words) else "complete", "complete")
+        said = said.astype(object)
+    else:
+        said = raw.astype("string").str.strip().str.casefold().fillna("complete").to_numpy(dtype=object)
     said[said == ""] = "complete"
     unknown = ~np.isin(said, STANDARD_TRANSITIONS)
     rows = events["row"].to_numpy()
@@ -93,8 +99,7 @@ def pair_lifecycle(events: pd.DataFrame, col: str, ledger: Ledger, mode: str) ->
     both = (paired["_merge"] == "both").to_numpy()
     only_start = (paired["_merge"] == "right_only").to_numpy()
     # An activity the log never starts (BPIC's A_ and O_ events) is an instant: its work takes no time.
-    started_kinds = set(starts["event"].astype(str))
-    instant = (paired["_merge"] == "left_only").to_numpy() & ~paired["event"].astype(str).isin(started_kinds).to_numpy()
+    instant = (paired["_merge"] == "left_only").to_numpy() & ~paired["event"].isin(starts["event"].unique()).to_numpy()
     paired.loc[instant, "start_timestamp"] = paired.loc[instant, "timestamp"].to_numpy()
     if "utc_offset" in frame:
         paired.loc[instant, "start_offset"] = paired.loc[instant, "utc_offset"].to_numpy()
@@ -133,7 +138,9 @@ def pair_lifecycle(events: pd.DataFrame, col: str, ledger: Ledger, mode: str) ->
         ledger = ledger.note(f"lifecycle: {n_only_start:,} start{'s' if n_only_start != 1 else ''} with no complete: "
                              "kept as work in progress (ended by the case's next step, if it went on)")  # fmt: skip
     out, ledger = _attach_others(out, frame[other], ledger)
-    order = np.lexsort((out["row"].to_numpy(), out["case_id"].astype(str).to_numpy()))
+    case_key = (out["case_id"].cat.codes.to_numpy() if isinstance(out["case_id"].dtype, pd.CategoricalDtype)
+                else out["case_id"].astype(str).to_numpy())  # fmt: skip
+    order = np.lexsort((out["row"].to_numpy(), case_key))
     out = out.iloc[order].reset_index(drop=True)
     for c in ("case_id", "event"):
         out[c] = out[c].astype(events[c].dtype)
