@@ -180,3 +180,13 @@ def test_an_interval_log_exports_and_reads_back_as_the_same_instances(suffix: st
     if suffix == ".xes":
         text = out.read_text()
         assert text.count('value="start"') == len(before) == text.count('value="complete"') - 1  # one in the header
+
+
+def test_with_no_start_transitions_other_transitions_still_become_attributes() -> None:
+    frame = pd.DataFrame({"case_id": ["1", "1", "1"], "event": ["A", "A", "B"],
+                          "lifecycle:transition": ["schedule", "complete", "complete"],
+                          "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"])})  # fmt: skip
+    log = read_events(frame)
+    assert log.events["event"].astype(str).tolist() == ["A", "B"]
+    assert log.events["schedule_timestamp"].tolist()[0] == pd.Timestamp("2024-01-01")
+    assert "working_days" not in replay(parse_process(draft(log).text), log).visits

@@ -84,10 +84,11 @@ def pair_lifecycle(events: pd.DataFrame, col: str, ledger: Ledger, mode: str) ->
         return events[complete].drop(columns=col).reset_index(drop=True), ledger.note(
             f"--lifecycle complete: only the {int(complete.sum()):,} complete events are used, as pm4py does by "
             f"default; {int(left_out.sum()):,} other transitions left out")  # fmt: skip
-    if not start.any():
-        note = "no start transitions: every event is an instant (its completion)"
-        return events[~unknown & ~other].drop(columns=col).reset_index(drop=True), ledger.note(note)
     frame = events.drop(columns=col).assign(_t=_instants(events), _say=said)
+    if not start.any():  # no work is started: every event is an instant, the other transitions attributes
+        note = "lifecycle: no start transitions, so every event is an instant (its completion)"
+        done = events[complete].drop(columns=col).reset_index(drop=True)
+        return _attach_others(done, frame[other], ledger.note(note))
     key = ["case_id", "event"]
     starts = frame[start].sort_values([*key, "_t", "row"], kind="stable")
     completes = frame[complete].sort_values([*key, "_t", "row"], kind="stable")
