@@ -141,6 +141,9 @@ def test_discover_names_the_zone_the_data_follows(tmp_path: Path) -> None:
     assert draft(read_events(one, guess_zone=True)).text.count("timezone: Etc/GMT-1  #") == 1
     given = draft(read_events(one, guess_zone=True, timezone="Europe/Paris")).text
     assert "timezone: Europe/Paris  # the data's UTC offsets agree with --timezone Europe/Paris" in given
+    # offsets that change and a --timezone that does not follow them: the zone asked for, as the issue orders it
+    chosen = draft(read_events(DUTCH, guess_zone=True, timezone="Europe/London")).text
+    assert "timezone: Europe/London  # the time zone the data was read in (Europe/London)" in chosen
     # no offsets: the zone it was read in, said so
     plain = draft(read_events(frame(("1", "A", "2024-01-05"), ("1", "B", "2024-01-06")), guess_zone=True))
     assert "timezone: Europe/London  # the time zone the data was read in (Europe/London)" in plain.text

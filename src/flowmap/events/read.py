@@ -378,8 +378,10 @@ def guess_zone(times: Times, given: str | None) -> tuple[str, str] | None:
 
     ``given`` (``--timezone``) wins when every offset agrees with it; else one
     offset shared by every event gives a fixed zone (``UTC``, ``Etc/GMT-1`` for
-    +01:00); else the first of :data:`_ZONES_TRIED` whose clock changes match
-    every offset. ``None`` when the data carries no offsets or none fits.
+    +01:00); else ``given``, if there is one; else the first of
+    :data:`_ZONES_TRIED` whose clock changes match every offset. ``None``
+    (the zone the data was read in) when the data carries no offsets or none
+    fits.
     """
     z = times.zoned & ~np.isnat(times.local) & ~np.isnan(times.own_offset)
     if not z.any():
@@ -402,6 +404,8 @@ def guess_zone(times: Times, given: str | None) -> tuple[str, str] | None:
             return "UTC", "every time in the data carries the offset +00:00"
         if m % 60 == 0:
             return f"Etc/GMT{-m // 60:+d}", f"every time in the data carries the offset {shown}"
+        return None
+    if given is not None:  # offsets that change, and a zone the user chose: theirs, as they asked
         return None
     for zone in _ZONES_TRIED:
         if fits(zone):
