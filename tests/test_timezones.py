@@ -195,3 +195,20 @@ def test_zoned_times_order_by_instant_whatever_the_wall_clock_says(seconds: list
     days = result.visits["days"].to_numpy()[:-1]
     expected = np.diff([i.value for i in instants]) / 86_400e9
     assert np.allclose(days, expected, rtol=0, atol=1e-12)
+
+
+def test_a_paths_median_duration_is_elapsed_time_across_a_clock_change() -> None:
+    from flowmap.analysis.variants import case_days
+
+    process = parse_process("""
+flowmap: 1
+id: two-end
+title: Two steps, the second the end
+steps:
+  - {id: a, events: [A]}
+  - {id: b, events: [B], end: true}
+transitions: [a -> b]
+""")
+    result = replay(process, frame(("1", "A", "2024-03-30T12:00Z"), ("1", "B", "2024-03-31T12:00Z"),
+                                   ("2", "A", "2024-03-30T12:00Z"), ("2", "B", "2024-03-30T18:00Z")))  # fmt: skip
+    assert case_days(result).tolist() == [1.0, 0.25]

@@ -34,7 +34,12 @@ def case_days(result: Replay) -> pd.Series:
     done = last & v["step"].astype(str).isin(set(process.end_steps)).to_numpy()
     start_of = pd.Series(v["entered"].to_numpy()[first], index=case[first])
     started = start_of.reindex(case[done]).to_numpy()
-    days = clock_days(started, v["entered"].to_numpy()[done], clock=process.clock, calendar=process.calendar)
+    offsets = None
+    if "utc_offset" in v:  # instants across a clock change: elapsed time, as replay measures visits
+        off = v["utc_offset"].to_numpy(dtype=np.int64)
+        offsets = (pd.Series(off[first], index=case[first]).reindex(case[done]).to_numpy(dtype=np.int64), off[done])
+    days = clock_days(started, v["entered"].to_numpy()[done], clock=process.clock, calendar=process.calendar,
+                      offsets=offsets)  # fmt: skip
     return pd.Series(days, index=case[done], dtype=float)
 
 
