@@ -204,3 +204,12 @@ def test_every_reading_command_takes_a_database(command: list[str], sqlite_db: s
     assert r.exit_code == 0, r.output
     if command[0] == "map":  # the data's figures are on it: the map was not drawn from the process alone
         assert "as of" in r.output
+    if command[0] == "simulate":  # fitted on the 48 cases in the table, not the process file's defaults
+        assert "runs of 48 cases" in r.output
+
+
+def test_a_missing_sqlite_file_is_an_error_and_is_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.db"
+    r = CliRunner().invoke(cli, ["check", "--db", f"sqlite:///{missing}", "--table", "events"])
+    assert r.exit_code == 1 and "no such SQLite file" in r.output and "Traceback" not in r.output
+    assert not missing.exists()

@@ -48,6 +48,14 @@ def _url(db: Any, sa: Any) -> Any:
         raise EventDataError(f"--db {url.render_as_string(hide_password=True)}: the URL has a password in it, "
                              "which would show in shell history and process lists; take it out and put it in "
                              f"the {PASSWORD_ENV} environment variable (or, for PostgreSQL, ~/.pgpass)")  # fmt: skip
+    if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
+        # SQLite would create a missing file: flowmap writes nothing it was not asked to write.
+        from pathlib import Path
+
+        if not Path(url.database).is_file():
+            raise EventDataError(f"--db {url.render_as_string(hide_password=True)}: no such SQLite file "
+                                 f"'{url.database}'; check the path (three slashes and a relative path, or four "
+                                 "and an absolute one)")  # fmt: skip
     secret = os.environ.get(PASSWORD_ENV)
     if secret:
         url = url.set(password=secret)

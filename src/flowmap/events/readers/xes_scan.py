@@ -110,26 +110,22 @@ def _scan(lines: Any) -> tuple[pd.DataFrame, int]:
     which = np.asarray(pc.fill_null(pc.index_in(lines, pa.array(tags)), -1).to_numpy(zero_copy_only=False)) // 2
     trace_open, trace_close, event_open, event_close = which == 0, which == 1, which == 2, which == 3
     candidate = pc.match_substring(lines, ' key="').to_numpy(zero_copy_only=False) & (which < 0)
-    is_attr = candidate.copy()
     is_string = pc.starts_with(lines, "<string key=").to_numpy(zero_copy_only=False)
+    is_attr = np.zeros(len(which), dtype=bool)
     keys = values = pa.array([], pa.string())
     if candidate.any():
-        rows = np.flatnonzero(candidate)
         # Every line split at its quotes (a tag line is one part): one pass, no filtering of the lines first.
         parts = pc.split_pattern(lines, '"', max_splits=4)
-        all_five = candidate & pc.equal(pc.list_value_length(parts), 5).to_numpy(zero_copy_only=False)
-        all_five &= pc.is_in(pc.list_element(parts, 0), pa.array(_KINDS)).to_numpy(zero_copy_only=False)
-        five = all_five[rows]
-        flat = pc.list_flatten(pc.filter(parts, pa.array(all_five)))
+        five = candidate & pc.equal(pc.list_value_length(parts), 5).to_numpy(zero_copy_only=False)
+        five &= pc.is_in(pc.list_element(parts, 0), pa.array(_KINDS)).to_numpy(zero_copy_only=False)
+        flat = pc.list_flatten(pc.filter(parts, pa.array(five)))
         at = np.arange(0, len(flat), 5)
         middle = pc.equal(pc.take(flat, pa.array(at + 2)), " value=").to_numpy(zero_copy_only=False)
         tail = pc.is_in(pc.take(flat, pa.array(at + 4)), pa.array(["/>", " />"])).to_numpy(zero_copy_only=False)
-        regular = np.zeros(len(rows), dtype=bool)
-        regular[np.flatnonzero(five)] = middle & tail  # <kind key="K" value="V"/>: anything else is not read here
-        is_attr[rows[~regular]] = False
-        keep = middle & tail
-        keys = pc.take(flat, pa.array(at[keep] + 1))
-        values = pc.take(flat, pa.array(at[keep] + 3))
+        regular = middle & tail  # <kind key="K" value="V"/>: anything else is not read here
+        is_attr[np.flatnonzero(five)[regular]] = True
+        keys = pc.take(flat, pa.array(at[regular] + 1))
+        values = pc.take(flat, pa.array(at[regular] + 3))
     known = trace_open | trace_close | event_open | event_close | is_attr
     depth_t = np.cumsum(trace_open.astype(np.int64) - trace_close)
     depth_e = np.cumsum(event_open.astype(np.int64) - event_close)
