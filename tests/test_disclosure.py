@@ -251,7 +251,7 @@ def test_a_table_with_row_and_column_totals_never_gives_a_hidden_cell_away(grid:
     shown = protect(values, relations, below)
     k = Unknowns()
     # "<N" means 1 to N-1, unless some zero is shown as "<N" too (a last resort): then 0 to N-1
-    low = 0 if any(shown.text(n).startswith("<") and v == 0 for n, v in values.items()) else 1
+    low = 0 if shown.zero_in_small or any(shown.text(n).startswith("<") and v == 0 for n, v in values.items()) else 1
     for name in values:
         text = shown.text(name)
         if text.startswith("<"):

@@ -152,6 +152,12 @@ class Protected:
     primary: frozenset[str] = frozenset()
     secondary: frozenset[str] = frozenset()
     public: frozenset[str] = frozenset()  # small, but a reader knows them exactly anyway: shown
+    zero_in_small: bool = False  # "<N" stands for 0 to N-1 here (small counts pinned each other otherwise)
+
+    @property
+    def small_note(self) -> str:
+        """What ``<N`` stands for in these counts, in words."""
+        return f"<{self.below} is 0 to {(self.below or 1) - 1}" if self.zero_in_small else ""
 
     def hidden(self, *cells: str) -> bool:
         """Whether any of ``cells`` is not shown (a rate built on one must not be shown either)."""
@@ -208,9 +214,11 @@ def protect(values: Mapping[str, int], relations: Sequence[Relation], below: int
     public = {c for c in sorted(primary) if _pinned(c, values, rels, {c}, others - {c}, free, below, loose=True)}
     primary -= public
     secondary: set[str] = set()
+    zero_in_small = False
     while True:
         leak = next((c for c in sorted(primary | secondary)
-                     if _pinned(c, values, rels, primary, secondary, free, below)), None)  # fmt: skip
+                     if _pinned(c, values, rels, primary, secondary, free, below, zero=zero_in_small)),
+                    None)  # fmt: skip
         if leak is None:
             break
         near = {c for r in rels if leak in (r.total, *r.parts) for c in (r.total, *r.parts)}
@@ -228,11 +236,16 @@ def protect(values: Mapping[str, int], relations: Sequence[Relation], below: int
         # reader can no longer take a <N count to be at least 1.
         zeros = [c for r in used for c in (r.total, *r.parts) if int(values[c]) == 0 and c not in free | known
                  and c not in primary]  # fmt: skip
-        if not zeros:
+        if zeros:
+            primary |= set(zeros)
+            continue
+        if zero_in_small:
             break
-        primary |= set(zeros)
+        # No zero to show as <N (a 2 by 2 table of ones, say: each row's <N over two <N cells pins both).
+        # Then <N is said to stand for 0 to N-1 in these counts, which no small count can be pinned through.
+        zero_in_small = True
     return Protected(values=dict(values), below=below, primary=frozenset(primary), secondary=frozenset(secondary),
-                     public=frozenset(public))  # fmt: skip
+                     public=frozenset(public), zero_in_small=zero_in_small)  # fmt: skip
 
 
 def _component(cell: str, rels: Sequence[Relation], unknown: set[str]) -> tuple[list[Relation], set[str]]:
@@ -252,10 +265,11 @@ def _component(cell: str, rels: Sequence[Relation], unknown: set[str]) -> tuple[
 
 
 def _pinned(cell: str, values: Mapping[str, int], rels: Sequence[Relation], primary: set[str], secondary: set[str],
-            free: set[str], below: int, *, loose: bool = False) -> bool:  # fmt: skip
+            free: set[str], below: int, *, loose: bool = False, zero: bool = False) -> bool:  # fmt: skip
     """Whether a reader can work out ``cell`` exactly from the shown counts and the relations.
 
-    ``loose``: take hidden counts as anything from 0 up (not "0, or N and over").
+    ``loose``: take hidden counts as anything from 0 up (not "0, or N and over"); ``zero``: ``<N`` is
+    said to stand for 0 to N-1.
     """
     from scipy.optimize import linprog
 
@@ -272,7 +286,7 @@ def _pinned(cell: str, values: Mapping[str, int], rels: Sequence[Relation], prim
                 a_eq[i, col[c]] += sign
             else:
                 b_eq[i] -= sign * float(values[c])
-    low = 0 if any(int(values[c]) == 0 for c in primary) else 1  # a zero shown as <N: any <N may be 0
+    low = 0 if zero or any(int(values[c]) == 0 for c in primary) else 1  # a zero shown as <N: any <N may be 0
     bounds = [(low, below - 1) if n in primary else (0, None) if loose or n in free or int(values[n]) == 0
               else (below, None) for n in names]  # fmt: skip
     goal = np.zeros(len(names))

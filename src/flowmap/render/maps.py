@@ -698,6 +698,8 @@ def _legend_lines(process: Process, metrics: MapMetrics | None, case: CaseJourne
         n = counts.shown.below
         lines.append(("text", f"For sharing: counts below {n} show as <{n}, and * marks a count hidden so that "
                               "none of them can be worked out from the others."))  # fmt: skip
+        if counts.shown.zero_in_small:
+            lines.append(("text", f"Here {counts.shown.small_note}, so that small counts cannot pin each other."))
     return lines
 
 

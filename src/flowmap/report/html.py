@@ -177,7 +177,8 @@ def report_html(
             cells=lambda i, col: f"t:{target_ids[i]}:{col}",
             rate_cells=lambda i: (f"t:{target_ids[i]}:met", f"t:{target_ids[i]}:judged"),
         ),
-        hidden_note=SECONDARY_NOTE.format(n=t) if shown is not None and shown.secondary else "",
+        hidden_note="; ".join(x for x in (SECONDARY_NOTE.format(n=t) if shown is not None and shown.secondary else "",
+                                          shown.small_note if shown is not None else "") if x),  # fmt: skip
         charts=_charts(result, pdsa, key, t, coarsen),
         pdsa=list(pdsa.cycles) if pdsa else [],
         study=_study(result, pdsa, suppress_below=t) if pdsa else [],
