@@ -212,3 +212,23 @@ transitions: [a -> b]
     result = replay(process, frame(("1", "A", "2024-03-30T12:00Z"), ("1", "B", "2024-03-31T12:00Z"),
                                    ("2", "A", "2024-03-30T12:00Z"), ("2", "B", "2024-03-30T18:00Z")))  # fmt: skip
     assert case_days(result).tolist() == [1.0, 0.25]
+
+
+def test_an_open_visit_measured_to_an_as_of_date_across_a_clock_change_is_elapsed_time() -> None:
+    """Every event in winter (one UTC offset, so no utc_offset column), the as-of date in summer: the open
+    visit lasts the elapsed time, an hour less than the wall clocks say, whichever other cases are in the log."""
+    from flowmap.analysis.replay import replay
+    from flowmap.events.read import read_events
+    from flowmap.files.process import parse_process
+
+    p = parse_process("flowmap: 1\nid: t\nclock: calendar_days\nsteps:\n  - {id: a, start: true}\n"
+                      "  - {id: b, end: true}\ntransitions:\n  - a -> b\n")  # fmt: skip
+    winter = pd.DataFrame({"case_id": ["c1"], "event": ["a"], "timestamp": [pd.Timestamp("2024-01-01 12:00")]})
+    log = read_events(winter, process=p)
+    assert log.fixed_offset == 0 and "utc_offset" not in log.events
+    r = replay(p, log, as_of="2024-04-01")
+    assert r.visits["days"].iloc[0] == pytest.approx(90.5 - 1 / 24)  # to midnight BST, 23:00 UTC
+    both = pd.concat([winter, pd.DataFrame({"case_id": ["c2"], "event": ["a"],
+                                            "timestamp": [pd.Timestamp("2024-04-01 09:00")]})])  # fmt: skip
+    r2 = replay(p, read_events(both, process=p), as_of="2024-04-01")
+    assert r2.visits["days"].iloc[0] == r.visits["days"].iloc[0]

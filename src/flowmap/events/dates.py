@@ -239,8 +239,11 @@ def read_times(
     timezone: str = "Europe/London",
     monthfirst: bool = False,
     excel_serials: bool = False,
+    timed: bool | None = None,
 ) -> Times:
     """Read a column of dates into local wall times and their UTC offsets (docs/events.md, "Time zones").
+
+    ``timed`` says whether times of day count (default: when any value has one).
 
     A value with a UTC offset or zone is an instant, shown in ``timezone``. A
     value without one is wall time in ``timezone``: in the hour the clock
@@ -257,17 +260,24 @@ def read_times(
     ['2024-10-27T00:30', '2024-10-27T01:10', '2024-10-27T00:30']
     """
     arr, outside, zoned, own = _read(values, monthfirst, excel_serials)
-    return _place(arr, outside, zoned, own, timezone)
+    return _place(arr, outside, zoned, own, timezone, timed)
 
 
 _DAY = np.int64(86_400 * 10**9)
 
 
-def _place(arr: Any, outside: Any, zoned: Any, own: Any, timezone: str) -> Times:
+def has_time_of_day(arr: Any, zoned: Any) -> bool:
+    """Whether any time carries an offset or a time of day other than midnight."""
+    present = ~np.isnat(arr)
+    return bool(zoned.any()) or bool((arr[present].view(np.int64) % _DAY).any())
+
+
+def _place(arr: Any, outside: Any, zoned: Any, own: Any, timezone: str, timed: bool | None = None) -> Times:
     """Zoned values are UTC instants and naive ones wall times: give every value both."""
     n = len(arr)
     present = ~np.isnat(arr)
-    timed = bool(zoned.any()) or bool((arr[present].view(np.int64) % _DAY).any())
+    if timed is None:
+        timed = has_time_of_day(arr, zoned)
     zero = np.zeros(n, dtype=np.int64)
     no = np.zeros(n, dtype=bool)
     if not timed:  # dates only: a date has no instant, and its offset is never used

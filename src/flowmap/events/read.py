@@ -78,6 +78,8 @@ class ReadOptions:
     lifecycle_col: str | None = None
     start_col: str | None = None
     lifecycle: str = "intervals"  # or "complete": pm4py's default view
+    timed: bool | None = None  # whether times of day count; None: when any value has one (the Dask engine decides
+    # once for the whole dataset, so that a partition whose times all fall at midnight is measured alike)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,9 @@ class EventLog:
     found: tuple[str, ...] = field(default=())  # every column of the source, for messages
     timezone: str = "Europe/London"  # the zone local dates are counted in
     data_zone: tuple[str, str] | None = None  # with ``guess_zone``: a zone the data's offsets follow, and why
+    # A log with times of day whose every event has the same UTC offset (seconds): there is no ``utc_offset``
+    # column, yet an as-of date on the other side of a clock change is an hour nearer or further.
+    fixed_offset: int | None = None
 
     @property
     def n_cases(self) -> int:
@@ -126,6 +131,7 @@ def read_events(
     lifecycle_col: str | None = None,
     start_col: str | None = None,
     lifecycle: str = "intervals",
+    timed: bool | None = None,
     db: Any = None,
     sql: str | None = None,
     table: str | None = None,
@@ -176,6 +182,10 @@ def read_events(
         ``intervals`` (the default): each activity instance is one row from
         its start to its completion; ``complete``: completes only, pm4py's
         default view.
+    timed
+        Whether the times are read with their time of day (elapsed days) or
+        as dates (whole dates). Default: with times of day when any value has
+        one. The Dask engine decides it once for all partitions.
     db, sql, table, params
         Instead of ``source``: a database (a SQLAlchemy URL with no password
         in it, or an Engine) and a query (``sql``, with named ``params``) or a
@@ -196,7 +206,8 @@ def read_events(
                        header_row=header_row, monthfirst=monthfirst, encoding=encoding,
                        delimiter=normalise_delimiter(delimiter), not_yet=tuple(not_yet),
                        timezone=timezone, keep_duplicates=keep_duplicates, guess_zone=guess_zone,
-                       lifecycle_col=lifecycle_col, start_col=start_col, lifecycle=lifecycle)  # fmt: skip
+                       lifecycle_col=lifecycle_col, start_col=start_col, lifecycle=lifecycle,
+                       timed=timed)  # fmt: skip
     if lifecycle not in LIFECYCLE_MODES:
         raise EventDataError(f"lifecycle must be one of {', '.join(LIFECYCLE_MODES)} (got '{lifecycle}')")
     if db is not None or sql is not None or table is not None:
@@ -311,10 +322,10 @@ def _canonical(name: str, raw: RawTable, opts: ReadOptions, process: Process | N
             if isinstance(frame[c].dtype, pd.CategoricalDtype):
                 frame[c] = frame[c].astype(object)
         assert process is not None
-        events, ledger = _wide(frame, case, wide_cols, positions, summary, ledger, process, tz=tz, opts=opts,
-                               excel_serials=raw.excel_serials)  # fmt: skip
+        events, ledger, fixed = _wide(frame, case, wide_cols, positions, summary, ledger, process, tz=tz,
+                                      opts=opts, excel_serials=raw.excel_serials)  # fmt: skip
         return EventLog(events=events, ledger=ledger, columns={"case": case, **wide_cols}, shape="wide", found=found,
-                        timezone=tz)  # fmt: skip
+                        timezone=tz, fixed_offset=fixed)  # fmt: skip
     assert event is not None
     time = _pick(frame, opts.time_col, TIME_NAMES, "date", "--time-col", name)
     if len(frame.columns) == 1 or case in (event, time) or event == time:
@@ -350,8 +361,9 @@ def _canonical(name: str, raw: RawTable, opts: ReadOptions, process: Process | N
         keep &= ~waiting
     if not keep.all():
         events, raw_time = events[keep].reset_index(drop=True), raw_time[keep].reset_index(drop=True)
-    times = read_times(raw_time, timezone=tz, monthfirst=opts.monthfirst, excel_serials=raw.excel_serials)
-    events, ledger = _place_times(events, times, ledger, tz)
+    times = read_times(raw_time, timezone=tz, monthfirst=opts.monthfirst, excel_serials=raw.excel_serials,
+                       timed=opts.timed)  # fmt: skip
+    events, ledger, fixed = _place_times(events, times, ledger, tz)
     data_zone = guess_zone(times, opts.timezone) if opts.guess_zone else None
     if start is not None:
         raw_start = frame[start].reset_index(drop=True)
@@ -366,7 +378,7 @@ def _canonical(name: str, raw: RawTable, opts: ReadOptions, process: Process | N
     elif start is None and life is not None:
         events, ledger = pair_lifecycle(events, life, ledger, opts.lifecycle)
     return EventLog(events=_categorise(events), ledger=ledger, columns={"case": case, "event": event, "time": time},
-                    shape="long", found=found, timezone=tz, data_zone=data_zone)  # fmt: skip
+                    shape="long", found=found, timezone=tz, data_zone=data_zone, fixed_offset=fixed)  # fmt: skip
 
 
 # Zones tried, in order, when the data's offsets change through the year: each names a rule many countries share.
@@ -465,14 +477,19 @@ def _start_times(
     return events, ledger.note(note)
 
 
-def _place_times(events: pd.DataFrame, times: Times, ledger: Ledger, tz: str) -> tuple[pd.DataFrame, Ledger]:
-    """Local wall times into the table; the UTC offsets too when they differ (docs/events.md, "Time zones")."""
+def _place_times(events: pd.DataFrame, times: Times, ledger: Ledger,
+                 tz: str) -> tuple[pd.DataFrame, Ledger, int | None]:  # fmt: skip
+    """Local wall times into the table; the UTC offsets too when they differ (docs/events.md, "Time zones").
+    Also the one offset (seconds) of a timed log whose offsets do not differ."""
     events.insert(2, "timestamp", times.local)
     present = ~np.isnat(times.local)
+    fixed = None
     if times.timed and present.any():
         off = times.offset[present]
         if off.min() != off.max():
             events.insert(3, "utc_offset", (times.offset // 1_000_000_000).astype(np.int32))
+        else:
+            fixed = int(off[0] // 1_000_000_000)
     n_zoned = int(times.zoned.sum())
     if n_zoned:
         ledger = ledger.note(f"{n_zoned:,} time{'s' if n_zoned != 1 else ''} carried a UTC offset: events are ordered "
@@ -487,7 +504,7 @@ def _place_times(events: pd.DataFrame, times: Times, ledger: Ledger, tz: str) ->
         ledger = ledger.note(f"{n:,} time{'s' if n != 1 else ''} without an offset fell in the hour {tz}'s clocks "
                              "skip when they go forward: read as if the clock had not yet changed "
                              "(01:30 becomes 02:30 summer time)")  # fmt: skip
-    return events, ledger
+    return events, ledger, fixed
 
 
 def no_match_error(
@@ -783,7 +800,7 @@ def _wide(
     tz: str,
     opts: ReadOptions,
     excel_serials: bool,
-) -> tuple[pd.DataFrame, Ledger]:
+) -> tuple[pd.DataFrame, Ledger, int | None]:
     """One event per dated step cell; empty and not-yet cells counted; a summary row set aside whole.
 
     The ledger counts the step cells of the case rows, and each summary row as
@@ -835,11 +852,12 @@ def _wide(
         frame = pd.concat(parts, ignore_index=True)
     frame["case_id"] = frame["case_id"].astype("string")
     raw_time = frame.pop("__raw__")
-    times = read_times(raw_time, timezone=tz, monthfirst=opts.monthfirst, excel_serials=excel_serials)
-    frame, ledger = _place_times(frame, times, ledger, tz)
+    times = read_times(raw_time, timezone=tz, monthfirst=opts.monthfirst, excel_serials=excel_serials,
+                       timed=opts.timed)  # fmt: skip
+    frame, ledger, fixed = _place_times(frame, times, ledger, tz)
     cell_cols = frame["column"].to_numpy(dtype=object)
     frame, ledger = _set_aside(frame, ledger, raw_time, times.outside, cell_columns=cell_cols,
                                keep_duplicates=opts.keep_duplicates)  # fmt: skip
     frame = _categorise(frame)
     frame["column"] = frame["column"].astype("category")
-    return frame, ledger
+    return frame, ledger, fixed
