@@ -18,7 +18,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[dev,peer,dask,db]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,peer,dask,db,fast]'
 	touch $@
 
 demo: $(VENV)/.installed

@@ -50,16 +50,16 @@ class IntervalVisits:
 
 def interval_visits(
     ev: Any,
-    new_visit: npt.NDArray[np.bool_],
+    first: npt.NDArray[np.int64],
     last_of_case: npt.NDArray[np.bool_],
     at_end_step: npt.NDArray[np.bool_],
     as_of: pd.Timestamp,
     as_of_offset: int,
     process: Process,
 ) -> IntervalVisits:
-    """Visits from activity instances (``ev``: replay's step events with ``start`` and ``in_progress``)."""
-    first = np.flatnonzero(new_visit)
-    last = np.r_[first[1:] - 1, len(new_visit) - 1]
+    """Visits from activity instances (``ev``: replay's step events with ``start`` and ``in_progress``;
+    ``first``: the index of each visit's first event)."""
+    last = np.r_[first[1:] - 1, len(ev.ts) - 1]
     done = ev.ts.view(np.int64).copy()
     done[ev.in_progress] = _NAT
     d_off = ev.offset if ev.offset is not None else np.zeros(len(done), dtype=np.int64)
