@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -108,3 +110,86 @@ def test_dask_engine_from_the_command_line(dataset: tuple[Path, pd.DataFrame], t
     assert bad.exit_code == 1 and "reads Parquet" in bad.stderr
     nosched = CliRunner().invoke(cli, ["audit", str(LEGAL), str(folder), "--scheduler", "tcp://127.0.0.1:1"])
     assert nosched.exit_code == 1 and "--scheduler needs --engine dask" in nosched.stderr
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Any:
+    """One real LocalCluster (two worker processes) for the aggregate tests, reached by its address."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=40) as cluster:  # fmt: skip
+        yield cluster.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def timed(dataset: tuple[Path, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """The same events at times of day, so that durations are fractions of days (the sketches' hard case)."""
+    _, data = dataset
+    rng = np.random.default_rng(5)
+    data = data.assign(timestamp=data["timestamp"] + pd.to_timedelta(rng.integers(0, 86_400, len(data)), unit="s"))
+    folder = tmp_path_factory.mktemp("timed") / "dataset"
+    folder.mkdir()
+    for i, chunk in enumerate(np.array_split(np.arange(len(data)), 3)):
+        data.iloc[chunk].to_parquet(folder / f"part-{i}.parquet", index=False)
+    return folder, data
+
+
+COUNTS = {"steps": ["visits", "cases", "breaches", "excess_days", "breach_rate"],
+          "targets": ["met", "missed", "overdue", "running", "void", "met_rate"], "edges": ["count"]}  # fmt: skip
+MEDIANS = {"steps": ["median_days", "p90_days"], "targets": ["median_days", "p90_days"], "edges": ["median_days"]}
+
+
+@pytest.mark.parametrize("which", ["dataset", "timed"])
+def test_aggregates_on_workers_equal_the_in_process_tables(which: str, request: pytest.FixtureRequest,
+                                                          scheduler: str) -> None:  # fmt: skip
+    from flowmap.analysis.aggregates import ALPHA, TINY
+    from flowmap.analysis.dask_engine import aggregate_dask
+    from flowmap.analysis.metrics import drift_tables
+
+    folder, data = request.getfixturevalue(which)
+    p = load_process(LEGAL)
+    a = replay(p, read_events(data, process=p))
+    want = drift(a)
+    exact = aggregate_dask(p, folder, want=("drift", "audit"), exact=True, scheduler=scheduler, partitions=5)
+    got = drift_tables(exact.sums)
+    for name in ("steps", "targets", "edges"):  # --exact: every table equal, medians too
+        pd.testing.assert_frame_equal(getattr(want, name), getattr(got, name), check_exact=True)
+    pd.testing.assert_frame_equal(audit(a), exact.audit)
+    assert exact.summary.counts == a.counts and exact.summary.as_of == a.as_of
+    assert {**exact.summary.ledger.as_dict(), "source": ""} == {**a.ledger.as_dict(), "source": ""}
+    pd.testing.assert_frame_equal(a.ledger.problems(), exact.summary.ledger.problems())
+    # sketches: counts and sums still exact; medians and p90s within the stated bound
+    sketched = aggregate_dask(p, folder, want=("drift",), scheduler=scheduler, partitions=5)
+    assert sketched.sums.nbytes < exact.sums.nbytes or which == "dataset"
+    got = drift_tables(sketched.sums)
+    fractional = False
+    for name in ("steps", "targets", "edges"):
+        w, g = getattr(want, name), getattr(got, name)
+        pd.testing.assert_frame_equal(w[COUNTS[name]], g[COUNTS[name]], check_exact=True)
+        for col in MEDIANS[name]:
+            x, y = w[col].to_numpy(dtype=float), g[col].to_numpy(dtype=float)
+            assert np.array_equal(np.isnan(x), np.isnan(y))
+            ok = ~np.isnan(x)
+            assert (np.abs(y[ok] - x[ok]) <= ALPHA * np.abs(x[ok]) * (1 + 1e-12) + TINY).all(), (name, col, x, y)
+            fractional |= bool((x[ok] != np.floor(x[ok])).any())
+            if which == "dataset":  # whole days: the sketch counts each whole number exactly
+                assert np.array_equal(x[ok], y[ok])
+    assert fractional or which == "dataset"
+
+
+def test_drift_and_audit_on_workers_from_the_command_line(dataset: tuple[Path, pd.DataFrame], tmp_path: Path,
+                                                          scheduler: str) -> None:  # fmt: skip
+    folder, data = dataset
+    runner = CliRunner()
+    args = ["--engine", "dask", "--scheduler", scheduler]
+    res = runner.invoke(cli, ["drift", str(LEGAL), str(folder), *args, "--exact", "-o", str(tmp_path / "d.csv")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["drift", str(LEGAL), "-o", str(tmp_path / "i.csv"), str(tmp_path / "in.parquet")]
+                        if data.to_parquet(tmp_path / "in.parquet", index=False) is None else [])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "d.csv").read_text() == (tmp_path / "i.csv").read_text()
+    res = runner.invoke(cli, ["audit", str(LEGAL), str(folder), *args, "--due-within", "30", "--json"])
+    assert res.exit_code == 0, res.output
+    here = runner.invoke(cli, ["audit", str(LEGAL), str(tmp_path / "in.parquet"), "--due-within", "30", "--json"])
+    assert json.loads(res.stdout)["audit"] == json.loads(here.stdout)["audit"]

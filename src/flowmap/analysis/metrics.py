@@ -16,7 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from flowmap.analysis.replay import Replay, by_step
+from flowmap.analysis.aggregates import STATUSES, DriftSums, drift_sums
+from flowmap.analysis.replay import Replay
 from flowmap.errors import FlowmapError
 from flowmap.model.clock import add_days, add_months, allowed_days
 from flowmap.model.process import SpanTarget, by_basis
@@ -35,12 +36,17 @@ __all__ = [
     "audit",
     "case_journey",
     "drift",
+    "drift_tables",
+    "edge_frame",
     "edge_table",
     "grouped_drift",
     "map_metrics",
     "next_due",
+    "order_audit",
     "rag",
+    "step_frame",
     "step_table",
+    "target_frame",
     "target_table",
 ]
 
@@ -70,7 +76,12 @@ class Drift:
 
 def drift(result: Replay) -> Drift:
     """Drift points, span-target summary and edge statistics of a replay."""
-    return Drift(steps=step_table(result), targets=target_table(result), edges=edge_table(result))
+    return drift_tables(drift_sums(result))
+
+
+def drift_tables(sums: DriftSums) -> Drift:
+    """The drift tables from their sums: one replay's, or several partitions' added up (the Dask engine)."""
+    return Drift(steps=step_frame(sums), targets=target_frame(sums), edges=edge_frame(sums))
 
 
 def grouped_drift(groups: Sequence[tuple[str, Replay]]) -> Drift:
@@ -99,51 +110,50 @@ def step_table(result: Replay, *, time: str = "total") -> pd.DataFrame:
     and ``median_working_days`` after ``p90_days``, and lists end steps too,
     since their work takes time.
     """
-    process = result.process
-    v = result.visits
-    n = len(process.steps)
-    pos = result.visit_codes().step
+    _check_time(time, result.intervals)
+    return step_frame(drift_sums(result), time=time)
+
+
+def _check_time(time: str, intervals: bool) -> None:
     if time not in TIMES:
         raise FlowmapError(f"unknown time '{time}'; use one of {', '.join(TIMES)}")
-    if time != "total" and not result.intervals:
+    if time != "total" and not intervals:
         raise FlowmapError(f"--time {time} needs start and complete times (a lifecycle column such as "
                            "lifecycle:transition, or a start_timestamp column); this log has one time per "
                            "event")  # fmt: skip
-    days = v[TIMES[time]].to_numpy()
-    over = v["days_over"].to_numpy()
-    completed = ~v["left"].isna().to_numpy()
-    visits = np.bincount(pos, minlength=n)
-    cases = np.bincount(pos[v["visit"].to_numpy() == 1], minlength=n)  # first visits: one per case and step
-    breached = np.nan_to_num(over) > 0
-    breaches = np.bincount(pos, weights=breached, minlength=n).astype(np.int64)
-    excess = np.bincount(pos, weights=np.nan_to_num(over), minlength=n)
-    has_days = completed & ~np.isnan(days)
-    median, p90 = _quantiles(pos, days, has_days, n)
+
+
+def step_frame(sums: DriftSums, *, time: str = "total") -> pd.DataFrame:
+    """:func:`step_table` from the sums."""
+    _check_time(time, sums.intervals)
+    process = sums.process
+    n = len(process.steps)
+    ids = np.arange(n, dtype=np.int64)
+    median, p90 = sums.step_days[TIMES[time]].quantiles(ids, (0.5, 0.9)).T
     targets = np.array([np.nan if s.target is None else s.target for s in process.steps])
     has_target = ~np.isnan(targets)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(visits > 0, breaches / np.maximum(visits, 1), np.nan)
+        rate = np.where(sums.visits > 0, sums.breaches / np.maximum(sums.visits, 1), np.nan)
     table = pd.DataFrame(
         {
             "step": list(process.step_ids),
             "label": [s.label for s in process.steps],
             "lane": [s.lane for s in process.steps],
-            "visits": visits,
-            "cases": cases,
+            "visits": sums.visits,
+            "cases": sums.cases,
             "median_days": median,
             "p90_days": p90,
             "target": targets,
-            "breaches": np.where(has_target, breaches, 0),
+            "breaches": np.where(has_target, sums.breaches, 0),
             "breach_rate": np.where(has_target, rate, np.nan),
-            "excess_days": np.where(has_target, excess, 0.0),
+            "excess_days": np.where(has_target, sums.excess, 0.0),
             "_order": np.arange(n),
         }
     )
     columns = list(DRIFT_COLUMNS)
-    if result.intervals:  # time at a step, split: the medians of each part
+    if sums.intervals:  # time at a step, split: the medians of each part
         for part in ("waiting", "working"):
-            values = v[f"{part}_days"].to_numpy()
-            table[f"median_{part}_days"] = _quantiles(pos, values, completed & ~np.isnan(values), n)[0]
+            table[f"median_{part}_days"] = sums.step_days[f"{part}_days"].quantiles(ids, (0.5,))[:, 0]
         columns[columns.index("p90_days") + 1 : columns.index("p90_days") + 1] = [
             "median_waiting_days",
             "median_working_days",
@@ -154,24 +164,6 @@ def step_table(result: Replay, *, time: str = "total") -> pd.DataFrame:
     return table[columns].reset_index(drop=True)
 
 
-def _quantiles(
-    pos: npt.NDArray[np.intp], days: npt.NDArray[np.float64], use: npt.NDArray[np.bool_], n: int
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Median and 90th percentile of ``days`` per step position, over the visits ``use`` marks.
-
-    Visits are grouped by step with one linear-time sort, then numpy's partition-based quantiles per step (a
-    loop over steps, not visits)."""
-    median = np.full(n, np.nan)
-    p90 = np.full(n, np.nan)
-    done_pos = pos[use]
-    grouped = days[use][by_step(done_pos)]
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(done_pos, minlength=n))])
-    for i in range(n):
-        if bounds[i + 1] > bounds[i]:
-            median[i], p90[i] = np.quantile(grouped[bounds[i] : bounds[i + 1]], [0.5, 0.9])
-    return median, p90
-
-
 def target_table(result: Replay) -> pd.DataFrame:
     """One row per span target: counts by status, median and p90 over stopped clocks, met rate.
 
@@ -179,13 +171,18 @@ def target_table(result: Replay) -> pd.DataFrame:
     Statutory targets come first, then guidance, local aims and assumptions
     (:func:`~flowmap.model.process.by_basis`).
     """
-    spans = result.spans
+    return target_frame(drift_sums(result))
+
+
+def target_frame(sums: DriftSums) -> pd.DataFrame:
+    """:func:`target_table` from the sums."""
+    targets = sums.process.targets
+    rank = {t.id: i for i, t in enumerate(targets)}
+    quantiles = sums.target_days.quantiles(np.arange(len(targets), dtype=np.int64), (0.5, 0.9))
     rows = []
-    for t in by_basis(result.process.targets):
-        s = spans[spans["target"] == t.id] if len(spans) else spans
-        counts = s["status"].value_counts() if len(s) else pd.Series(dtype=int)
-        c = {k: int(counts.get(k, 0)) for k in ("met", "missed", "overdue", "running", "void")}
-        stopped = s.loc[s["status"].isin(["met", "missed"]), "days"].to_numpy(dtype=float) if len(s) else np.array([])
+    for t in by_basis(targets):
+        i = rank[t.id]
+        c = {k: int(sums.status[i, j]) for j, k in enumerate(STATUSES)}
         judged = c["met"] + c["missed"] + c["overdue"]
         rows.append(
             {
@@ -193,8 +190,8 @@ def target_table(result: Replay) -> pd.DataFrame:
                 "label": t.display_label,
                 "within": t.within if t.within is not None else np.nan,
                 **c,
-                "median_days": float(np.quantile(stopped, 0.5)) if len(stopped) else np.nan,
-                "p90_days": float(np.quantile(stopped, 0.9)) if len(stopped) else np.nan,
+                "median_days": float(quantiles[i, 0]),
+                "p90_days": float(quantiles[i, 1]),
                 "met_rate": c["met"] / judged if judged else np.nan,
                 "at_least": t.at_least if t.at_least is not None else np.nan,
                 "basis": t.basis or "",
@@ -211,20 +208,17 @@ def edge_table(result: Replay) -> pd.DataFrame:
 
     ``median_days`` is the time spent in ``from`` before moving to ``to``.
     """
-    process = result.process
+    return edge_frame(drift_sums(result))
+
+
+def edge_frame(sums: DriftSums) -> pd.DataFrame:
+    """:func:`edge_table` from the sums."""
+    process = sums.process
     n = len(process.steps)
-    codes = result.visit_codes()
-    moves = np.flatnonzero(codes.prev_step >= 0)  # the visits entered by a move from another step
-    src = codes.prev_step[moves]
-    dst = codes.step[moves]
-    days = codes.prev_days[moves]
-    key = src * n + dst
-    if len(key) == 0:
+    keys = sums.edge_keys
+    if len(keys) == 0:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in EDGE_COLUMNS})
-    grouped = pd.Series(days).groupby(key)
-    count = grouped.size()
-    median = grouped.median()
-    keys = count.index.to_numpy()
+    median = sums.edge_days.quantiles(keys, (0.5,))[:, 0]
     ids = np.array(process.step_ids, dtype=object)
     frm, to = ids[keys // n], ids[keys % n]
     declared = np.array([(a, b) in process.declared for a, b in zip(frm, to, strict=True)], dtype=bool)
@@ -232,8 +226,8 @@ def edge_table(result: Replay) -> pd.DataFrame:
         {
             "from": frm,
             "to": to,
-            "count": count.to_numpy(),
-            "median_days": median.to_numpy(dtype=float),
+            "count": sums.edge_counts,
+            "median_days": median,
             "declared": declared,
             "_a": keys // n,
             "_b": keys % n,
@@ -279,11 +273,20 @@ def audit(result: Replay, *, case: str | None = None, due_within: float | None =
             "days_left": due["days_left"].to_numpy(),
         }
     )
+    for col in ("case_id", "current_step", "lane", "overdue_targets", "next_due_target"):  # text, even when all
+        table[col] = table[col].astype("str")  # are missing, so that partitions' tables concatenate as one
+    return order_audit(table, due_within=due_within)
+
+
+def order_audit(table: pd.DataFrame, *, due_within: float | None = None) -> pd.DataFrame:
+    """The audit's rows in its order: most days over target first (ties: longest in the step, then case id);
+    with ``due_within``, only what falls due within that many days (or is overdue), soonest first. Rows
+    from several partitions of cases, put through this, come out as the whole log's audit."""
     if due_within is not None:
         table = table[table["days_left"] <= due_within]
         table = table.sort_values(["days_left", "case_id"], kind="stable")
         return table[AUDIT_COLUMNS].reset_index(drop=True)
-    table["_over"] = table["days_over"].fillna(-1.0)
+    table = table.assign(_over=table["days_over"].fillna(-1.0))
     table = table.sort_values(
         ["_over", "days_in_step", "case_id"], ascending=[False, False, True], kind="stable", na_position="last"
     )

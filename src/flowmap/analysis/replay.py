@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from flowmap.analysis.intervals import interval_visits
+from flowmap.analysis.kernels import visit_pass
 from flowmap.errors import EventDataError, FlowmapError
 from flowmap.events.ledger import Ledger
 from flowmap.events.read import EventLog
@@ -411,6 +412,12 @@ def _step_events(process: Process, log: EventLog, as_of: Any) -> tuple[_StepEven
     used = np.bincount(kept[kept >= 0], minlength=len(raw_case_ids)) > 0
     case_codes = (np.cumsum(used) - 1)[kept]
     offset = frame["utc_offset"].to_numpy(dtype=np.int64)[sel] * 1_000_000_000 if "utc_offset" in frame else None
+    if (
+        offset is None
+        and log.fixed_offset is not None
+        and log.fixed_offset * 1_000_000_000 != offset_at(as_of_ts, log.timezone)
+    ):  # every event at one offset, the as-of date at another: open visits lose or gain the hour
+        offset = np.full(len(sel), log.fixed_offset * 1_000_000_000, dtype=np.int64)
     # Events are ordered by instant: in the hour the clocks repeat, wall time alone would swap them.
     instants = ts[sel] if offset is None else (ts[sel].view(np.int64) - offset).view("M8[ns]")
     start = start_off = progress = None
@@ -452,6 +459,7 @@ class _VisitArrays:
     days_over: npt.NDArray[np.float64]
     offset: npt.NDArray[np.int64] | None  # per visit, the UTC offset of its entry (instants only)
     as_of_offset: int
+    number: npt.NDArray[np.int64]  # per visit, 1-based among the case's visits to the same step
     waiting: npt.NDArray[np.float64] | None = None  # interval logs: entry to start of work
     working: npt.NDArray[np.float64] | None = None  # interval logs: start to completion of work
 
@@ -466,19 +474,14 @@ def offset_at(when: pd.Timestamp, timezone: str) -> int:
 
 def _visit_arrays(process: Process, ev: _StepEvents, as_of_ts: pd.Timestamp) -> _VisitArrays:
     """Pass 2: visits, a new one at each change of case or step, measured in the process clock."""
-    new_visit = np.ones(len(ev.ts), dtype=bool)
-    new_visit[1:] = (ev.case[1:] != ev.case[:-1]) | (ev.pos[1:] != ev.pos[:-1])
+    vp = visit_pass(ev.case, ev.pos, len(process.steps))
+    new_visit = vp.start
     v_case = ev.case[new_visit]
     v_step = ev.pos[new_visit]
     v_entered = ev.ts[new_visit]
     nv = len(v_case)
-    first_of_case = np.ones(nv, dtype=bool)
-    first_of_case[1:] = v_case[1:] != v_case[:-1]
-    last_of_case = np.ones(nv, dtype=bool)
-    last_of_case[:-1] = v_case[1:] != v_case[:-1]
-    case_start = np.flatnonzero(first_of_case)
+    first_of_case, last_of_case, case_start, seq = vp.first, vp.last, vp.case_start, vp.seq
     per_case = np.diff(np.append(case_start, nv))
-    seq = np.arange(nv) - np.repeat(case_start, per_case)
     v_left = np.empty(nv, dtype="M8[ns]")
     v_left[:-1] = v_entered[1:]
     v_left[last_of_case] = np.datetime64("NaT")
@@ -519,7 +522,7 @@ def _visit_arrays(process: Process, ev: _StepEvents, as_of_ts: pd.Timestamp) -> 
     return _VisitArrays(case=v_case, step=v_step, entered=v_entered, left=v_left, seq=seq, first_of_case=first_of_case,
                         last_of_case=last_of_case, case_start=case_start, open_visit=open_visit,
                         complete_case=complete_case, days=days, target=v_target, days_over=days_over, offset=v_off,
-                        as_of_offset=as_of_off, waiting=waiting, working=working)  # fmt: skip
+                        as_of_offset=as_of_off, number=vp.number, waiting=waiting, working=working)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -548,7 +551,7 @@ def _visits_frame(process: Process, va: _VisitArrays, f: _Frames) -> pd.DataFram
         {
             "case_id": pd.Categorical.from_codes(va.case, dtype=f.case, validate=False),
             "step": pd.Categorical.from_codes(va.step, dtype=f.step, validate=False),
-            "visit": _visit_numbers(va.case, va.step),
+            "visit": va.number,
             "entered": va.entered,
             "left": va.left,
             "days": va.days,
@@ -673,24 +676,6 @@ def by_step(step_codes: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
     """A stable order by step code. Step codes fit in 16 bits, where numpy's stable
     sort is a radix sort: linear time, and rows keep their order within a step."""
     return np.argsort(step_codes.astype(np.int16), kind="stable")
-
-
-def _visit_numbers(v_case: npt.NDArray[Any], v_step: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-    """1-based number of each visit among the case's visits to the same step.
-
-    Visits are in case then time order, so a stable sort by step puts them in
-    (step, case, time) order: each run of one case and step is numbered 1, 2, ...
-    """
-    n = len(v_case)
-    order = by_step(v_step)
-    sc, ss = v_case[order], v_step[order]
-    new = np.ones(n, dtype=bool)
-    new[1:] = (sc[1:] != sc[:-1]) | (ss[1:] != ss[:-1])
-    idx = np.arange(n)
-    group_start = np.maximum.accumulate(np.where(new, idx, 0))
-    out = np.empty(n, dtype=np.int64)
-    out[order] = idx - group_start + 1
-    return out
 
 
 def _step_pos(process: Process, name: Any) -> int:

@@ -16,7 +16,7 @@ from flowmap.errors import FlowmapError
 from flowmap.files.process import load_process
 from flowmap.model.process import Process
 
-__all__ = ["Engine", "replay_file", "replay_groups"]
+__all__ = ["Engine", "aggregate_file", "replay_file", "replay_groups"]
 
 Engine = Literal["in-process", "dask"]
 
@@ -90,6 +90,38 @@ def replay_file(
     if not paths:
         return result
     return _on_paths(proc, log, result, paths, as_of=as_of, since=since)
+
+
+def aggregate_file(
+    process: Process | str | Path,
+    source: str | Path | None,
+    *,
+    want: tuple[str, ...],
+    exact: bool = False,
+    due_within: float | None = None,
+    as_of: Any = None,
+    since: Any = None,
+    where: Sequence[str] = (),
+    scheduler: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    **read_options: Any,
+) -> Any:
+    """Drift's sums and/or the audit's rows on the Dask engine, the visits kept on the workers
+    (:func:`flowmap.analysis.dask_engine.aggregate_dask`); the options are :func:`replay_file`'s."""
+    from flowmap.analysis.dask_engine import aggregate_dask
+
+    proc = process if isinstance(process, Process) else load_process(process)
+    if where:
+        raise FlowmapError(
+            "--where needs each case's attributes, which --engine dask does not read (it streams only the "
+            "case, step and date columns); drop --engine dask for this log, or filter the Parquet dataset "
+            "before replaying it"
+        )
+    if source is None:
+        raise FlowmapError("--engine dask reads a Parquet file or folder, not a database; drop --engine dask")
+    (progress or (lambda _: None))("replaying on Dask")
+    return aggregate_dask(proc, source, want=want, exact=exact, due_within=due_within, as_of=as_of, since=since,
+                          scheduler=scheduler, **read_options)  # fmt: skip
 
 
 def _on_paths(proc: Process, log: Any, result: Replay, paths: Sequence[Any], *, as_of: Any, since: Any) -> Replay:

@@ -28,6 +28,7 @@ from flowmap.cli.options import (
 )
 from flowmap.cli.terminal import (
     Progress,
+    aggregate_events,
     check_suppress,
     emit,
     print_table,
@@ -196,9 +197,18 @@ def audit(
     """
     from flowmap.analysis.metrics import audit as audit_table
 
-    result = replay_events(process_path, events, opts)
-    real = None if case_id is None else result.find_case(case_id, key=pseudonymise)
-    table = audit_table(result, case=real, due_within=due_within)
+    if _on_workers(opts) and case_id is None and not with_forecast:  # rows of open cases only reach this process
+        result = aggregate_events(process_path, events, opts, want=("audit",), due_within=due_within)
+        table, result = result.audit, result.summary
+        if table is None:
+            from flowmap.analysis.metrics import AUDIT_COLUMNS
+
+            table = pd_empty(AUDIT_COLUMNS)
+        real = None
+    else:
+        result = replay_events(process_path, events, opts)
+        real = None if case_id is None else result.find_case(case_id, key=pseudonymise)
+        table = audit_table(result, case=real, due_within=due_within)
     if with_forecast and len(table):
         table = _with_forecast(result, table)
     if real is not None and table.empty and not as_json:
@@ -210,6 +220,18 @@ def audit(
     safe = emit(result, {"audit": table}, as_json=as_json, key=pseudonymise, kind="audit", shown="audit")
     write_result_table(safe["audit"], output, result, "audit")
     write_problems(result.ledger, problems_path, pseudonymise)
+
+
+def _on_workers(opts: dict[str, Any]) -> bool:
+    """Whether drift or the audit can be reduced on the Dask workers: the Dask engine, and no option that needs
+    every case here (a pseudonym key lists every case id)."""
+    return opts.get("engine") == "dask" and not opts.get("pseudonym_key")
+
+
+def pd_empty(columns: list[str]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
 def _with_forecast(result: Any, table: Any) -> Any:
@@ -240,6 +262,9 @@ def shown_id(real: str, key: str | None) -> str:
 @click.option("--by", "by", metavar="COLUMN",
               help="One block of rows per value of a case attribute (team, worker, age band), in a 'group' column.",
               )  # fmt: skip
+@click.option("--exact", is_flag=True,
+              help="With --engine dask: exact medians and 90th percentiles (every duration is sent to this "
+                   "process). Without it they come from mergeable sketches, within 0.5% (docs/scale.md).")  # fmt: skip
 @suppress_option
 @problems_option
 @event_options
@@ -252,6 +277,7 @@ def drift(
     targets_path: Path | None,
     edges_path: Path | None,
     by: str | None,
+    exact: bool,
     suppress_below: int | None,
     problems_path: Path | None,
     pseudonymise: str | None,
@@ -273,6 +299,11 @@ def drift(
                             "(without --by), or each group with --where COLUMN=VALUE")  # fmt: skip
         result, groups = replay_by(process_path, events, opts, by)
         d = grouped_drift(groups)
+    elif _on_workers(opts) and suppress_below is None:  # sums and sketches come back, never the visits
+        from flowmap.analysis.metrics import drift_tables as from_sums
+
+        part = aggregate_events(process_path, events, opts, want=("drift",), exact=exact)
+        result, d = part.summary, from_sums(part.sums)
     else:
         result = replay_events(process_path, events, opts)
         d = drift_tables(result)

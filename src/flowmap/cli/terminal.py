@@ -105,6 +105,22 @@ def replay_events(process_path: Path, events: Path | None, opts: dict[str, Any])
     return result
 
 
+def aggregate_events(process_path: Path, events: Path | None, opts: dict[str, Any], *, want: tuple[str, ...],
+                     exact: bool = False, due_within: float | None = None) -> Any:  # fmt: skip
+    """:func:`flowmap.analysis.run.aggregate_file` (the Dask engine's drift and audit) with the command's options."""
+    from flowmap.analysis.run import aggregate_file
+
+    _check_key_file(opts)
+    with Progress() as progress:
+        part = aggregate_file(process_path, events, want=want, exact=exact, due_within=due_within,
+                              as_of=opts.get("as_of"), since=opts.get("since"), where=opts.get("where") or (),
+                              scheduler=opts.get("scheduler"), progress=progress.advance,
+                              **read_options(opts))  # fmt: skip
+    if events is not None:
+        say_duplicates(part.summary.ledger, Path(events))
+    return part
+
+
 def replay_by(
     process_path: Path, events: Path | None, opts: dict[str, Any], by: str
 ) -> tuple[Any, list[tuple[str, Any]]]:

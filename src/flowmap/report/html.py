@@ -85,6 +85,14 @@ def _table(df: pd.DataFrame, *, counts: Sequence[str] = (), threshold: int | Pro
     return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
+def _hidden_note(shown: Protected | None, below: int | None) -> str:
+    """The note under the tables: what * and (where it matters) <N stand for."""
+    if shown is None:
+        return ""
+    notes = [SECONDARY_NOTE.format(n=below) if shown.secondary else "", shown.small_note]
+    return "; ".join(n for n in notes if n)
+
+
 def report_html(
     result: Replay,
     *,
@@ -177,8 +185,7 @@ def report_html(
             cells=lambda i, col: f"t:{target_ids[i]}:{col}",
             rate_cells=lambda i: (f"t:{target_ids[i]}:met", f"t:{target_ids[i]}:judged"),
         ),
-        hidden_note="; ".join(x for x in (SECONDARY_NOTE.format(n=t) if shown is not None and shown.secondary else "",
-                                          shown.small_note if shown is not None else "") if x),  # fmt: skip
+        hidden_note=_hidden_note(shown, t),
         charts=_charts(result, pdsa, key, t, coarsen),
         pdsa=list(pdsa.cycles) if pdsa else [],
         study=_study(result, pdsa, suppress_below=t) if pdsa else [],
