@@ -1,6 +1,6 @@
 """The Dask engine's driver memory as the log grows: `flowmap drift --engine dask` on 1M and 3M cases.
 
-    python bench/dask_driver.py [--cases 1000000 --cases 3000000] [--files 32] [--gather]
+    python bench/dask_driver.py [--cases 1000000 --cases 3000000] [--files 32] [--gather] [--sketch-only]
 
 For each size, the synthetic log (bench/synthetic.py, seeded) is written once
 as a folder of Parquet files, then one fresh process per run starts a
@@ -67,6 +67,7 @@ def main() -> None:
     ap.add_argument("--cases", type=int, action="append")
     ap.add_argument("--files", type=int, default=32)
     ap.add_argument("--gather", action="store_true", help="also the engine that gathers every visit")
+    ap.add_argument("--sketch-only", action="store_true", help="only the sketches (for the largest sizes)")
     ap.add_argument("--out", type=Path, default=HERE / "out")
     ap.add_argument("--run", nargs=3, metavar=("MODE", "FOLDER", "PROCESS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -83,7 +84,8 @@ def main() -> None:
         import pyarrow.parquet as pq
 
         events = sum(pq.ParquetFile(f).metadata.num_rows for f in sorted(folder.glob("*.parquet")))
-        for mode in ["sketch", "exact", *(["gather"] if args.gather else [])]:
+        modes = ["sketch"] if args.sketch_only else ["sketch", "exact", *(["gather"] if args.gather else [])]
+        for mode in modes:
             out = subprocess.run([sys.executable, __file__, "--run", mode, str(folder), str(process)],
                                  capture_output=True, text=True, check=False)  # fmt: skip
             line = [x for x in out.stdout.splitlines() if x.startswith("{")]

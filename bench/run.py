@@ -74,7 +74,7 @@ def main() -> None:
         if args.accelerated_python:
             runs += [(s + " [accelerated]", args.accelerated_python, s) for s in STAGES if s in PEER_STAGES]
         for label, python, stage in runs:
-            r = run_stage(stage, paths, 1 if n >= 1_000_000 else args.repeats, python)
+            r = run_stage(stage, paths, args.repeats, python)
             if r is None:
                 print(f"{label:62} {'(not installed)':>19}")
                 continue

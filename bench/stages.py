@@ -67,6 +67,14 @@ def flowmap_replay(parquet: str, csv: str, process: str) -> Any:
     return time.perf_counter() - t, int(d.edges["count"].sum())
 
 
+def flowmap_replay_numpy(parquet: str, csv: str, process: str) -> Any:
+    """The same, with the compiled kernels switched off (FLOWMAP_KERNELS=numpy)."""
+    import os
+
+    os.environ["FLOWMAP_KERNELS"] = "numpy"
+    return flowmap_replay(parquet, csv, process)
+
+
 def flowmap_map(parquet: str, csv: str, process: str) -> Any:
     from flowmap.analysis.metrics import map_metrics
     from flowmap.analysis.replay import replay
@@ -164,6 +172,7 @@ STAGES = {
     "flowmap: read Parquet": flowmap_read_parquet,
     "flowmap: read CSV": flowmap_read_csv,
     "flowmap: replay + drift + audit": flowmap_replay,
+    "flowmap: replay + drift + audit, numpy kernels": flowmap_replay_numpy,
     "flowmap: map annotation (metrics + SVG)": flowmap_map,
     "numpy reference: same sort/shift/group work": numpy_reference,
     "pm4py: format + performance DFG + case durations": pm4py_sequence,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flowmap.cli.main import cli
 from flowmap.events.read import read_events
@@ -32,3 +34,25 @@ def test_a_parquet_log_with_many_duplicates_says_so_in_one_line(tmp_path: Path, 
         in result.output  # fmt: skip
     result = runner.invoke(cli, ["check", str(path), "--keep-duplicates"])
     assert "exactly repeat" not in result.output and "kept as events of their own" in result.output
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", None]), st.integers(0, 3), st.sampled_from([0, 86_400, 3_600, 4 * 10**9]),
+                  st.sampled_from([1.5, 2.0, float("nan")])),
+        max_size=60,
+    ),
+    st.booleans(),
+)  # fmt: skip
+def test_the_lean_duplicate_check_agrees_with_pandas(rows: list[tuple], categorical: bool) -> None:  # type: ignore[type-arg]
+    from flowmap.events.read import duplicated
+
+    frame = pd.DataFrame(rows, columns=["case_id", "event", "t", "x"])
+    frame["t"] = pd.to_datetime(frame["t"], unit="s")
+    if categorical:
+        frame["case_id"] = frame["case_id"].astype("category")
+        frame["event"] = frame["event"].astype("category")
+    for c in range(12):  # wide enough that the packed key must be renumbered on the way
+        frame[f"big{c}"] = frame["event"].astype(str) + frame["x"].astype(str) * (c + 1)
+    assert duplicated(frame).tolist() == frame.duplicated(keep="first").tolist()

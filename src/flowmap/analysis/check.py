@@ -71,6 +71,15 @@ class CheckReport:
         }
 
 
+def _in(ids: pd.Series, wanted: pd.Index) -> Any:
+    """Which rows' case ids are among ``wanted``: per distinct id when the column is categorical (a million
+    ids, not ten million rows turned into Python strings)."""
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        hit = np.append(ids.cat.categories.isin(wanted), False)  # code -1 (no id) is never kept
+        return hit[ids.cat.codes.to_numpy()]
+    return ids.isin(wanted).to_numpy()
+
+
 def check_events(log: EventLog, *, process: Process | None = None, as_of: Any = None) -> CheckReport:
     """Summarise ``log``; with ``process``, also set aside unknown events and events after ``as_of``.
 
@@ -85,15 +94,15 @@ def check_events(log: EventLog, *, process: Process | None = None, as_of: Any = 
     proc_id = None
     as_of_ts = None
     if process is not None and len(frame):
-        from flowmap.analysis.replay import replay
+        from flowmap.analysis.replay import screen
 
-        result = replay(process, log, as_of=as_of)
+        result = screen(process, log, as_of=as_of)
         ledger = result.ledger
         as_of_ts = result.as_of
-        kept = result.cases["case_id"].astype(object)
-        frame = frame[frame["case_id"].astype(object).isin(kept)]
+        keep = _in(frame["case_id"], result.case_ids)
         if result.last_event is not None:
-            frame = frame[frame["timestamp"] < result.as_of + pd.Timedelta(days=1)]
+            keep &= (frame["timestamp"] < result.as_of + pd.Timedelta(days=1)).to_numpy()
+        frame = frame if keep.all() else frame[keep]
     if process is not None:
         proc_id = process.id
     sizes = frame.groupby("case_id", observed=True).size().to_numpy() if len(frame) else np.array([], dtype=int)

@@ -53,6 +53,7 @@ __all__ = [
     "judge_spans",
     "parse_as_of",
     "replay",
+    "screen",
     "window",
 ]
 
@@ -311,6 +312,24 @@ def replay(
     return result if since is None and before is None else window(result, since=since, before=before)
 
 
+@dataclass(frozen=True)
+class Screened:
+    """Replay's first pass alone (``flowmap check --process``): the ledger with unknown events and events
+    after the as-of date set aside, the as-of date, and the ids of the cases that keep an event."""
+
+    ledger: Ledger
+    as_of: pd.Timestamp
+    case_ids: pd.Index
+    last_event: pd.Timestamp | None
+
+
+def screen(process: Process, events: EventLog, *, as_of: Any = None) -> Screened:
+    """What :func:`replay` sets aside and keeps, without building visits (a tenth of its memory)."""
+    ev, ledger, as_of_ts = _step_events(process, events, as_of, ordered=False)
+    last = pd.Timestamp(ev.ts.max()) if len(ev.ts) else None
+    return Screened(ledger=ledger, as_of=as_of_ts, case_ids=ev.case_ids, last_event=last)
+
+
 def window(result: Replay, *, since: Any = None, before: Any = None) -> Replay:
     """The replay restricted to what began in [since, before) (the Dask engine's results, or a compare's sides)."""
     start, end = parse_date(since, "--from"), parse_date(before, "the end of the window")
@@ -352,7 +371,7 @@ class _StepEvents:
     case: npt.NDArray[np.intp]
     ts: npt.NDArray[np.datetime64]
     pos: npt.NDArray[np.int32]
-    case_ids: npt.NDArray[np.object_]
+    case_ids: pd.Index  # the ids of the cases kept, sorted (case code = position)
     offset: npt.NDArray[np.int64] | None  # UTC offsets (ns) when the times are instants across a clock change
     timezone: str
     start: npt.NDArray[np.datetime64] | None = None  # interval logs: each instance's start (NaT: not known)
@@ -360,7 +379,8 @@ class _StepEvents:
     in_progress: npt.NDArray[np.bool_] | None = None  # started, not completed
 
 
-def _step_events(process: Process, log: EventLog, as_of: Any) -> tuple[_StepEvents, Ledger, pd.Timestamp]:
+def _step_events(process: Process, log: EventLog, as_of: Any, *,
+                 ordered: bool = True) -> tuple[_StepEvents, Ledger, pd.Timestamp]:  # fmt: skip
     """Pass 1: each event to its step; unknown events and events after the as-of date set aside."""
     frame = log.events
     ledger = log.ledger
@@ -418,6 +438,9 @@ def _step_events(process: Process, log: EventLog, as_of: Any) -> tuple[_StepEven
         and log.fixed_offset * 1_000_000_000 != offset_at(as_of_ts, log.timezone)
     ):  # every event at one offset, the as-of date at another: open visits lose or gain the hour
         offset = np.full(len(sel), log.fixed_offset * 1_000_000_000, dtype=np.int64)
+    if not ordered:  # check's screen: what is kept, in input order; no visit will be built
+        return _StepEvents(case=case_codes, ts=ts[sel], pos=step_pos[sel], case_ids=_kept_ids(raw_case_ids, used),
+                           offset=None, timezone=log.timezone), ledger, as_of_ts  # fmt: skip
     # Events are ordered by instant: in the hour the clocks repeat, wall time alone would swap them.
     instants = ts[sel] if offset is None else (ts[sel].view(np.int64) - offset).view("M8[ns]")
     start = start_off = progress = None
@@ -432,7 +455,7 @@ def _step_events(process: Process, log: EventLog, as_of: Any) -> tuple[_StepEven
         instants = np.where(np.isnat(start), instants, began)
     order = event_order(case_codes, instants, step_pos[sel])
     events = _StepEvents(case=case_codes[order], ts=ts[sel][order], pos=step_pos[sel][order],
-                         case_ids=np.asarray(raw_case_ids, dtype=object)[used],
+                         case_ids=_kept_ids(raw_case_ids, used),
                          offset=None if offset is None else offset[order], timezone=log.timezone,
                          start=None if start is None else start[order],
                          start_offset=None if start_off is None else start_off[order],
@@ -535,10 +558,10 @@ class _Frames:
     lane_of_step: npt.NDArray[np.intp]
 
     @staticmethod
-    def of(process: Process, case_ids: npt.NDArray[np.object_]) -> _Frames:
+    def of(process: Process, case_ids: pd.Index) -> _Frames:
         lane_names = list(process.lane_order)
         return _Frames(
-            case=pd.CategoricalDtype(pd.Index(case_ids, dtype=object)),
+            case=pd.CategoricalDtype(case_ids),
             step=pd.CategoricalDtype(pd.Index(list(process.step_ids), dtype=object)),
             lane=pd.CategoricalDtype(pd.Index(lane_names, dtype=object)),
             lane_of_step=np.array([lane_names.index(s.lane) if s.lane is not None else -1 for s in process.steps]),
@@ -579,9 +602,7 @@ def _visits_frame(process: Process, va: _VisitArrays, f: _Frames) -> pd.DataFram
     return frame
 
 
-def _deviations(
-    process: Process, va: _VisitArrays, case_ids: npt.NDArray[np.object_]
-) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
+def _deviations(process: Process, va: _VisitArrays, case_ids: pd.Index) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
     """Pass 3: undeclared moves, and cases that start outside a start step; and each case's count."""
     n_steps = len(process.steps)
     step_ids = np.array(process.step_ids, dtype=object)
@@ -599,7 +620,7 @@ def _deviations(
     dev_order = np.lexsort((dev_idx,))
     deviations = pd.DataFrame(
         {
-            "case_id": case_ids[va.case[dev_idx]],
+            "case_id": np.asarray(case_ids.take(va.case[dev_idx]), dtype=object),
             "deviation": kinds,
             "from": from_step,
             "to": step_ids[va.step[dev_idx]],
@@ -648,16 +669,29 @@ def event_order(
     if len(ts) == 0:
         return np.arange(0, dtype=np.intp)
     t = ts.view(np.int64)
-    offset = t - t.min()
-    unit = int(np.gcd.reduce(offset)) or 1
-    ticks = offset // unit
+    ticks = t - t.min()  # then in place: at ten million events every temporary is 80 MB
+    unit = int(np.gcd.reduce(ticks)) or 1
+    if unit > 1:
+        ticks //= unit
     bits_t = int(ticks.max()).bit_length()
     bits_p = int(pos.max()).bit_length()
     bits_c = int(case_codes.max()).bit_length()
     if bits_t + bits_p + bits_c <= 62:
-        key = (case_codes.astype(np.int64) << (bits_t + bits_p)) | (ticks << bits_p) | pos.astype(np.int64)
+        key = case_codes.astype(np.int64)
+        key <<= bits_t + bits_p
+        ticks <<= bits_p
+        key |= ticks
+        del ticks
+        key |= pos
         return np.argsort(key, kind="stable")
     return np.lexsort((pos, ts, case_codes))
+
+
+def _kept_ids(ids: Any, used: npt.NDArray[np.bool_]) -> pd.Index:
+    """The ids of the cases kept, as an index of text. The read log's own (sorted) categories are used as they
+    are: a million ids turned into Python strings would cost a third of a second, and nothing reads them all."""
+    index = ids if isinstance(ids, pd.Index) else pd.Index(ids)
+    return index if used.all() else index[used]
 
 
 def _codes(values: pd.Series, *, sort: bool = False) -> tuple[npt.NDArray[np.intp], Any]:
@@ -888,7 +922,8 @@ def combine(process: Process, parts: list[Replay], *, source: str) -> Replay:
     new_code = np.empty(len(ids), dtype=np.int64)
     new_code[order] = np.arange(len(ids))
     offsets = np.cumsum([0] + [len(p.cases) for p in parts[:-1]])
-    case_dtype = pd.CategoricalDtype(pd.Index(ids[order], dtype=object))
+    kind = parts[0].cases["case_id"].cat.categories.dtype  # the ids' own type, as each part's replay keeps it
+    case_dtype = pd.CategoricalDtype(pd.Index(ids[order], dtype=kind))
 
     def recode(frame: pd.DataFrame, part: int) -> pd.DataFrame:
         out = frame.copy()

@@ -91,11 +91,11 @@ def not_yet(values: pd.Series, words: Sequence[str] = ()) -> tuple[npt.NDArray[n
         said = np.where(codes >= 0, cat_said[np.maximum(codes, 0)], "").astype(object)
         return mask, said
     missing = np.array(values.isna(), dtype=bool)
-    said = np.full(len(values), "", dtype=object)
     if pd.api.types.is_datetime64_any_dtype(values.dtype) or (
         pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype)
-    ):
-        return missing, said
+    ):  # typed dates or numbers say no word: one shared "" (read-only), not ten million pointers to it
+        return missing, np.broadcast_to(np.array("", dtype=object), (len(values),))
+    said = np.full(len(values), "", dtype=object)
     if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype):
         is_text = ~missing  # a string column: every value present is text, no need to look at each
     else:
@@ -278,10 +278,11 @@ def _place(arr: Any, outside: Any, zoned: Any, own: Any, timezone: str, timed: b
     present = ~np.isnat(arr)
     if timed is None:
         timed = has_time_of_day(arr, zoned)
+    if not timed:  # dates only: a date has no instant, and its offset is never used (shared read-only zeros)
+        zero, none = np.broadcast_to(np.zeros(1, dtype=np.int64), (n,)), np.broadcast_to(np.zeros(1, bool), (n,))
+        return Times(arr, outside, zero, zoned, own, none, none, False)
     zero = np.zeros(n, dtype=np.int64)
     no = np.zeros(n, dtype=bool)
-    if not timed:  # dates only: a date has no instant, and its offset is never used
-        return Times(arr, outside, zero, zoned, own, no, no, False)
     utc = arr.copy()
     ambiguous, nonexistent = no.copy(), no.copy()
     naive = present & ~zoned

@@ -715,7 +715,7 @@ def _set_aside(
     Long form names its (case, event, time) ``columns``; a tracker gives each
     record's ``cell_columns`` (the step column of the dated cell).
     """
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # columns are replaced, never written into: no copy of ten million rows
     for c in ("case_id", "event"):  # codes make the duplicate check below a pass over integers
         if not isinstance(frame[c].dtype, pd.CategoricalDtype):
             frame[c] = frame[c].astype("category")
@@ -753,9 +753,9 @@ def _set_aside(
                         case_ids=ids_at(odd))  # fmt: skip
     keep &= ~odd
     kept_idx = np.flatnonzero(keep)
-    kept = frame.iloc[kept_idx]
+    kept = frame if len(kept_idx) == len(frame) else frame.iloc[kept_idx]
     dup_cols = [c for c in kept.columns if c not in ("row", "column")]  # a tracker's attributes repeat per cell
-    dup = kept[dup_cols].duplicated(keep="first").to_numpy()
+    dup = duplicated(kept[dup_cols])
     if keep_duplicates:
         n = int(dup.sum())
         if n:
@@ -767,7 +767,49 @@ def _set_aside(
     dmask[d] = True
     ledger = ledger.add("duplicate", row[d], column=at(dmask, date_col), values=raw_vals_at(dmask),
                         case_ids=ids_at(dmask))  # fmt: skip
-    return kept[~dup], ledger
+    return (kept[~dup] if dup.any() else kept), ledger
+
+
+def duplicated(frame: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Rows that repeat an earlier row exactly (as ``DataFrame.duplicated(keep="first")``), with little memory.
+
+    Each column becomes integer codes (a categorical's own, a time's ticks, else factorised), packed into
+    one int64 key while they fit; one stable sort of the keys then marks every row but the first of each run.
+    """
+    n = len(frame)
+    key = np.zeros(n, dtype=np.int64)
+    card = 1
+    for c in frame.columns:
+        col = frame[c]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            code, size = col.cat.codes.to_numpy(), len(col.cat.categories) + 1  # -1 (missing) becomes 0 below
+            shift = 1
+        elif pd.api.types.is_datetime64_dtype(col.dtype) and not col.isna().any():
+            code = col.to_numpy(dtype="M8[ns]").view(np.int64).copy()  # in place from here: one array at a time
+            if n:
+                code -= code.min()
+                step = int(np.gcd.reduce(code)) or 1
+                if step > 1:
+                    code //= step
+            size, shift = (int(code.max()) + 1 if n else 1), 0
+        else:
+            factor, distinct = pd.factorize(col, use_na_sentinel=False)
+            code, size, shift = factor, len(distinct), 0
+        if card > (1 << 62) // max(size, 1):  # would overflow: renumber the key so far first
+            renumbered, seen = pd.factorize(key)
+            key, card = renumbered.astype(np.int64), len(seen)
+        key *= size
+        key += code
+        if shift:
+            key += shift
+        card *= size
+        del code
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    del key
+    dup = np.zeros(n, dtype=bool)
+    dup[order[1:][ordered[1:] == ordered[:-1]]] = True
+    return dup
 
 
 # --- wide trackers ---------------------------------------------------------------------
