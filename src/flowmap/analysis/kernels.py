@@ -14,12 +14,14 @@ Which body runs is :func:`backend`. With ``FLOWMAP_KERNELS`` unset (or
 code costs about half a second, which a smaller log would not win back.
 ``FLOWMAP_KERNELS=numba`` always compiles, ``numpy`` never does. Compiled
 kernels are cached by numba (in this package's ``__pycache__``, or
-``NUMBA_CACHE_DIR``): machine code only, never data.
+``NUMBA_CACHE_DIR``): machine code only, never data; nothing is cached when
+Python writes no bytecode (``PYTHONDONTWRITEBYTECODE``).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -311,5 +313,7 @@ def _compiled(name: str, rows: int) -> Callable[..., Any] | None:
 
 @cache
 def _jit(name: str) -> Callable[..., Any]:
-    compiled: Callable[..., Any] = _numba().njit(cache=True, nogil=True)(_BODIES[name])
+    # The compiled code is cached beside the module, as Python caches its bytecode; where Python is told not
+    # to write bytecode (PYTHONDONTWRITEBYTECODE, python -B), numba writes nothing either and compiles anew.
+    compiled: Callable[..., Any] = _numba().njit(cache=not sys.dont_write_bytecode, nogil=True)(_BODIES[name])
     return compiled
