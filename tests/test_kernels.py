@@ -101,9 +101,17 @@ def test_replay_drift_and_audit_are_the_same_on_either_path(pl: tuple[str, pd.Da
         pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
-def test_auto_compiles_only_for_big_work(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_compiles_only_for_big_work_whose_code_can_be_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
     monkeypatch.delenv("FLOWMAP_KERNELS", raising=False)
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
     assert kernels.backend(10) == "numpy"
+    assert kernels.backend(kernels.COMPILED_FROM) == "numba"
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # PYTHONDONTWRITEBYTECODE: nothing may be cached
+    assert kernels.backend(kernels.COMPILED_FROM) == "numpy"
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "/somewhere/the/user/chose")
     assert kernels.backend(kernels.COMPILED_FROM) == "numba"
     monkeypatch.setenv("FLOWMAP_KERNELS", "numpy")
     assert kernels.backend(10**9) == "numpy"

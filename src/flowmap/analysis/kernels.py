@@ -15,7 +15,9 @@ code costs about half a second, which a smaller log would not win back.
 ``FLOWMAP_KERNELS=numba`` always compiles, ``numpy`` never does. Compiled
 kernels are cached by numba (in this package's ``__pycache__``, or
 ``NUMBA_CACHE_DIR``): machine code only, never data; nothing is cached when
-Python writes no bytecode (``PYTHONDONTWRITEBYTECODE``).
+Python writes no bytecode (``PYTHONDONTWRITEBYTECODE``) and ``NUMBA_CACHE_DIR``
+is not set, and then ``auto`` keeps to numpy, since compiling afresh each run
+would cost more than it saves.
 """
 
 from __future__ import annotations
@@ -55,10 +57,20 @@ def _numba() -> Any:
     return numba
 
 
+def _cached() -> bool:
+    """Whether compiled code may be kept for the next run: where Python writes bytecode, or where the user
+    named numba's own cache folder."""
+    return bool(os.environ.get("NUMBA_CACHE_DIR")) or not sys.dont_write_bytecode
+
+
 def backend(rows: int = COMPILED_FROM) -> str:
-    """``"numba"`` when a kernel over ``rows`` rows runs compiled, else ``"numpy"``."""
+    """``"numba"`` when a kernel over ``rows`` rows runs compiled, else ``"numpy"``.
+
+    In ``auto`` mode the kernels compile only when their code can be cached: compiling them afresh costs
+    seconds each run, more than they save.
+    """
     mode = _mode()
-    if mode == "numpy" or (mode == "auto" and rows < COMPILED_FROM):
+    if mode == "numpy" or (mode == "auto" and (rows < COMPILED_FROM or not _cached())):
         return "numpy"
     return "numba" if _numba() is not None else "numpy"
 
@@ -315,5 +327,5 @@ def _compiled(name: str, rows: int) -> Callable[..., Any] | None:
 def _jit(name: str) -> Callable[..., Any]:
     # The compiled code is cached beside the module, as Python caches its bytecode; where Python is told not
     # to write bytecode (PYTHONDONTWRITEBYTECODE, python -B), numba writes nothing either and compiles anew.
-    compiled: Callable[..., Any] = _numba().njit(cache=not sys.dont_write_bytecode, nogil=True)(_BODIES[name])
+    compiled: Callable[..., Any] = _numba().njit(cache=_cached(), nogil=True)(_BODIES[name])
     return compiled

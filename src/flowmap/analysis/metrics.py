@@ -328,11 +328,13 @@ def next_due(result: Replay) -> pd.DataFrame:
     spans = result.spans
     if len(spans):
         codes = result.span_case_codes()
-        status = spans["status"].astype(str).to_numpy()
+        live = spans["status"].isin(("running", "overdue")).to_numpy()
+        ids = pd.Index([t.id for t in p.targets])
+        which = ids.get_indexer(pd.Index(spans["target"]))  # each row's text hashed once
         for order, t in enumerate(p.targets):
             if t.within is None:
                 continue
-            rows = (spans["target"].astype(str).to_numpy() == t.id) & np.isin(status, ("running", "overdue"))
+            rows = (which == order) & live
             frames.append(pd.DataFrame({
                 "code": codes[rows],
                 "next_due_target": t.id,
