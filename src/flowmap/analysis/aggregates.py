@@ -92,8 +92,9 @@ class ExactValues:
 
     @staticmethod
     def of(groups: npt.NDArray[Any], values: npt.NDArray[np.float64]) -> ExactValues:
+        groups, values = np.asarray(groups, dtype=np.int64), np.asarray(values, dtype=np.float64)
         keep = ~np.isnan(values)
-        return ExactValues(np.asarray(groups, dtype=np.int64)[keep], np.asarray(values, dtype=np.float64)[keep])
+        return ExactValues(groups, values) if keep.all() else ExactValues(groups[keep], values[keep])
 
     def merge(self, others: Sequence[Values]) -> ExactValues:
         parts = [self, *others]
