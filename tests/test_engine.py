@@ -189,6 +189,13 @@ def test_drift_and_audit_on_workers_from_the_command_line(dataset: tuple[Path, p
                         if data.to_parquet(tmp_path / "in.parquet", index=False) is None else [])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert (tmp_path / "d.csv").read_text() == (tmp_path / "i.csv").read_text()
+    # a window: each partition's replay is windowed on its worker, and the header says so
+    res = runner.invoke(cli, ["drift", str(LEGAL), str(folder), *args, "--exact", "--from", "2025-06-01", "--json"])
+    here = runner.invoke(cli, ["drift", str(LEGAL), str(tmp_path / "in.parquet"), "--from", "2025-06-01", "--json"])
+    assert res.exit_code == 0 and here.exit_code == 0, res.output + here.output
+    ours, theirs = json.loads(res.stdout), json.loads(here.stdout)
+    assert ours["steps"] == theirs["steps"] and ours["counts"] == theirs["counts"]
+    assert ours["window"] == theirs["window"] == {"from": "2025-06-01", "to": theirs["as_of"]}
     res = runner.invoke(cli, ["audit", str(LEGAL), str(folder), *args, "--due-within", "30", "--json"])
     assert res.exit_code == 0, res.output
     here = runner.invoke(cli, ["audit", str(LEGAL), str(tmp_path / "in.parquet"), "--due-within", "30", "--json"])

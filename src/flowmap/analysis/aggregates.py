@@ -312,7 +312,8 @@ class Summary:
     since: pd.Timestamp | None = None
 
     def window_text(self) -> str | None:
-        return None
+        """As :meth:`flowmap.analysis.replay.Replay.window_text` (a summary's window has only a start)."""
+        return None if self.since is None else f"window: what began on or after {self.since.date()}"
 
 
 COUNT_KEYS = ("cases", "complete", "open", "stalled", "deviating")
@@ -322,7 +323,7 @@ def summary(result: Replay) -> Summary:
     """The summary of one replay."""
     counts = result.counts if len(result.cases) else dict.fromkeys(COUNT_KEYS, 0)
     return Summary(process=result.process, as_of=result.as_of, ledger=result.ledger, counts=counts,
-                   first_event=result.first_event, last_event=result.last_event)  # fmt: skip
+                   first_event=result.first_event, last_event=result.last_event, since=result.since)  # fmt: skip
 
 
 def merge_summaries(parts: Sequence[Summary], *, source: str) -> Summary:
@@ -334,4 +335,5 @@ def merge_summaries(parts: Sequence[Summary], *, source: str) -> Summary:
     return Summary(process=parts[0].process, as_of=parts[0].as_of,
                    ledger=Ledger.merge([p.ledger for p in parts], source=source),
                    counts={k: sum(p.counts[k] for p in parts) for k in COUNT_KEYS},
-                   first_event=min(firsts) if firsts else None, last_event=max(lasts) if lasts else None)  # fmt: skip
+                   first_event=min(firsts) if firsts else None, last_event=max(lasts) if lasts else None,
+                   since=next((p.since for p in parts if p.since is not None), None))  # fmt: skip
