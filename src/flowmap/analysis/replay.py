@@ -324,7 +324,7 @@ class Screened:
 
 
 def screen(process: Process, events: EventLog, *, as_of: Any = None) -> Screened:
-    """What :func:`replay` sets aside and keeps, without building visits (a tenth of its memory)."""
+    """What :func:`replay` sets aside and keeps, without ordering events or building visits."""
     ev, ledger, as_of_ts = _step_events(process, events, as_of, ordered=False)
     last = pd.Timestamp(ev.ts.max()) if len(ev.ts) else None
     return Screened(ledger=ledger, as_of=as_of_ts, case_ids=ev.case_ids, last_event=last)
