@@ -103,3 +103,27 @@ def test_a_sketch_stays_small_however_many_values() -> None:
     big = Sketch.of(np.zeros(1_000_000, dtype=np.int64), rng.exponential(20, 1_000_000))
     assert big.nbytes < 4 * 24 * 5_000  # at most a few thousand buckets, each 24 bytes
     assert big.nbytes < 5 * small.nbytes
+
+
+def test_an_interval_log_split_by_case_adds_up_waiting_and_working_medians_too() -> None:
+    """Start and complete events (a public log): the waiting and working parts merge like the rest."""
+    from flowmap.analysis.discover import discover
+
+    from .conftest import LOGS
+
+    path = LOGS / "interval_event_log.csv"
+    process = parse_process(discover(read_events(path)))
+    raw = pd.read_csv(path)
+    whole = replay(process, read_events(raw, process=process))
+    assert whole.intervals
+    want = drift(whole)
+    case_col = next(c for c in raw.columns if "case" in c.lower())
+    part_of = pd.factorize(raw[case_col])[0] % 3  # cases dealt round three partitions
+    results = [replay(process, read_events(raw[part_of == i], process=process, timed=True), as_of=whole.as_of)
+               for i in range(3)]  # fmt: skip
+    for sketch in (False, True):
+        got = drift_tables(merge_sums([drift_sums(r, sketch=sketch) for r in results])).steps
+        pd.testing.assert_frame_equal(want.steps[COUNTS["steps"]], got[COUNTS["steps"]], check_exact=True)
+        for col in ("median_days", "p90_days", "median_waiting_days", "median_working_days"):
+            x, y = want.steps[col].to_numpy(dtype=float), got[col].to_numpy(dtype=float)
+            assert within_bound(x, y) if sketch else np.array_equal(x, y, equal_nan=True), (col, x, y)
