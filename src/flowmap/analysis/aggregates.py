@@ -277,10 +277,10 @@ def merge_sums(parts: Sequence[DriftSums]) -> DriftSums:
     counts = np.bincount(inverse.ravel(), weights=np.concatenate([p.edge_counts for p in parts]), minlength=len(uniq))
     intervals = any(p.intervals for p in parts)  # a partition with no usable case has no start times to tell
     columns = TIME_COLUMNS if intervals else TIME_COLUMNS[:1]
-    empty = first.target_days.merge([])  # the same kind of store, for a column a partition lacks
+    kind: Any = type(first.target_days)  # ExactValues or Sketch: every partition uses the same
 
-    def days(p: DriftSums, c: str) -> Values:
-        return p.step_days.get(c) or type(empty).of(np.zeros(0, dtype=np.int64), np.zeros(0))  # type: ignore[attr-defined]
+    def days(p: DriftSums, c: str) -> Values:  # a partition with no start times has no waiting or working
+        return p.step_days[c] if c in p.step_days else kind.of(np.zeros(0, dtype=np.int64), np.zeros(0))
 
     return DriftSums(
         process=first.process,

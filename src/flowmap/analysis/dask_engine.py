@@ -150,7 +150,7 @@ def _partial(part: pd.DataFrame, process: Process, opts: dict[str, Any], as_of: 
              exact: bool, due_within: float | None, since: Any) -> Partial:  # fmt: skip
     """One partition of cases replayed, reduced to its partial aggregates (its visits never leave the worker)."""
     from flowmap.analysis.aggregates import drift_sums, summary
-    from flowmap.analysis.metrics import audit
+    from flowmap.analysis.metrics import audit, empty_audit
     from flowmap.analysis.replay import window
 
     result = _replay_part(part, process, opts, as_of)
@@ -160,21 +160,22 @@ def _partial(part: pd.DataFrame, process: Process, opts: dict[str, Any], as_of: 
     return Partial(
         summary=summary(result),
         sums=drift_sums(result, sketch=not exact) if "drift" in want else None,
-        audit=(audit(result, due_within=due_within) if has_rows else None) if "audit" in want else None,
+        audit=(audit(result, due_within=due_within) if has_rows else empty_audit()) if "audit" in want else None,
     )
 
 
 def _merge(parts: list[Partial], source: str, due_within: float | None) -> Partial:
     from flowmap.analysis.aggregates import merge_summaries, merge_sums
-    from flowmap.analysis.metrics import order_audit
+    from flowmap.analysis.metrics import empty_audit, order_audit
 
     sums = [p.sums for p in parts if p.sums is not None]
-    rows = [p.audit for p in parts if p.audit is not None]
-    rows = [r for r in rows if len(r)] or rows[:1]  # an empty table's columns would lose their types in concat
+    wanted = any(p.audit is not None for p in parts)
+    rows = [p.audit for p in parts if p.audit is not None and len(p.audit)]  # empty tables would lose column types
+    audit = order_audit(pd.concat(rows, ignore_index=True), due_within=due_within) if rows else empty_audit()
     return Partial(
         summary=merge_summaries([p.summary for p in parts], source=source),
         sums=merge_sums(sums) if sums else None,
-        audit=order_audit(pd.concat(rows, ignore_index=True), due_within=due_within) if rows else None,
+        audit=audit if wanted else None,
     )
 
 

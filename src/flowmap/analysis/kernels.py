@@ -238,9 +238,7 @@ def _step_sums_py(step: Any, number: Any, over: Any, n: int) -> Any:
         if o == o:  # not NaN
             if o > 0:
                 breaches[s] += 1
-            excess[s] += np.floor(o * 1048576.0 + 0.5) / 1048576.0
-        else:
-            excess[s] += 0.0
+            excess[s] += np.floor(o * _TICKS + 0.5) / _TICKS
     return visits, cases, breaches, excess
 
 

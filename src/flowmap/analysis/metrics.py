@@ -39,6 +39,7 @@ __all__ = [
     "drift_tables",
     "edge_frame",
     "edge_table",
+    "empty_audit",
     "grouped_drift",
     "map_metrics",
     "next_due",
@@ -276,6 +277,11 @@ def audit(result: Replay, *, case: str | None = None, due_within: float | None =
     for col in ("case_id", "current_step", "lane", "overdue_targets", "next_due_target"):  # text, even when all
         table[col] = table[col].astype("str")  # are missing, so that partitions' tables concatenate as one
     return order_audit(table, due_within=due_within)
+
+
+def empty_audit() -> pd.DataFrame:
+    """The audit with no open case: its columns, no rows."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in AUDIT_COLUMNS})
 
 
 def order_audit(table: pd.DataFrame, *, due_within: float | None = None) -> pd.DataFrame:

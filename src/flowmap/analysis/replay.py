@@ -47,7 +47,6 @@ __all__ = [
     "Replay",
     "SpanArrays",
     "VisitCodes",
-    "by_step",
     "combine",
     "event_order",
     "judge_spans",
@@ -704,12 +703,6 @@ def _codes(values: pd.Series, *, sort: bool = False) -> tuple[npt.NDArray[np.int
         return np.asarray(values.cat.codes, dtype=np.intp), values.cat.categories
     codes, uniques = pd.factorize(values, sort=sort)
     return np.asarray(codes, dtype=np.intp), uniques
-
-
-def by_step(step_codes: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
-    """A stable order by step code. Step codes fit in 16 bits, where numpy's stable
-    sort is a radix sort: linear time, and rows keep their order within a step."""
-    return np.argsort(step_codes.astype(np.int16), kind="stable")
 
 
 def _step_pos(process: Process, name: Any) -> int:

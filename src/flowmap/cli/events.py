@@ -198,13 +198,8 @@ def audit(
     from flowmap.analysis.metrics import audit as audit_table
 
     if _on_workers(opts) and case_id is None and not with_forecast:  # rows of open cases only reach this process
-        result = aggregate_events(process_path, events, opts, want=("audit",), due_within=due_within)
-        table, result = result.audit, result.summary
-        if table is None:
-            from flowmap.analysis.metrics import AUDIT_COLUMNS
-
-            table = pd_empty(AUDIT_COLUMNS)
-        real = None
+        part = aggregate_events(process_path, events, opts, want=("audit",), due_within=due_within)
+        table, result, real = part.audit, part.summary, None
     else:
         result = replay_events(process_path, events, opts)
         real = None if case_id is None else result.find_case(case_id, key=pseudonymise)
@@ -226,12 +221,6 @@ def _on_workers(opts: dict[str, Any]) -> bool:
     """Whether drift or the audit can be reduced on the Dask workers: the Dask engine, and no option that needs
     every case here (a pseudonym key lists every case id)."""
     return opts.get("engine") == "dask" and not opts.get("pseudonym_key")
-
-
-def pd_empty(columns: list[str]) -> Any:
-    import pandas as pd
-
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
 def _with_forecast(result: Any, table: Any) -> Any:
